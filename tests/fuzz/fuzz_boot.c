@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target: arbitrary bytes as a kernel file, through the same path
+ * boot_load() takes (bzImage detection and loader, multiboot header search,
+ * ELF and a.out-kludge loading) into a 64 MiB guest.
+ *
+ * Built with -DCOVE_FUZZ_STANDALONE it is a plain program that runs each file
+ * named on its command line once, for replaying crashes without clang.
+ */
+#include <glib.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "boot/boot_priv.h"
+#include "mmu/guest_mem.h"
+
+#define FUZZ_RAM (64ULL << 20)
+
+static struct guest_mem *fuzz_guest(void)
+{
+	static struct guest_mem *mem;
+
+	if (!mem && (guest_mem_create(&mem) || guest_mem_add_ram(mem, 0, FUZZ_RAM)))
+		abort();
+	return mem;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct boot_file f = { .name = "fuzz-input", .fd = -1, .data = data, .size = size };
+	struct boot_request req = { .kernel_path = "fuzz-input", .cmdline = "console=ttyS0" };
+	struct boot_cpu_state cpu;
+	enum boot_kind kind;
+	GError *err = NULL;
+	int ret = boot_load_file(fuzz_guest(), &f, &req, &kind, &cpu, &err);
+
+	/* The contract: an error always comes with exactly one message, success with none. */
+	if ((ret != 0) != (err != NULL))
+		abort();
+	g_clear_error(&err);
+	return 0;
+}
+
+#ifdef COVE_FUZZ_STANDALONE
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		gchar *buf = NULL;
+		gsize len = 0;
+
+		if (!g_file_get_contents(argv[i], &buf, &len, NULL)) {
+			fprintf(stderr, "fuzz_boot: cannot read %s\n", argv[i]);
+			return 1;
+		}
+		LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
+		g_free(buf);
+	}
+	return 0;
+}
+#endif
