@@ -314,6 +314,8 @@ out:
 		fprintf(stderr, "cove: %s\n", res.why);
 	} else if (res.reason == VM_STOP_QUIT && res.status) {
 		fprintf(stderr, "cove: %s; the guest was stopped\n", res.why);
+	} else if (c->debug) {
+		fprintf(stderr, "cove: %s (exit status %d)\n", res.why, status);
 	}
 	g_mutex_clear(&rs.lock);
 	return status;

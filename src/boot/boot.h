@@ -38,10 +38,13 @@ struct boot_cpu_state {
 
 enum boot_kind { BOOT_BZIMAGE, BOOT_MULTIBOOT };
 
+/* A Linux kernel's console is COM1 unless the user says otherwise. */
+#define BOOT_DEFAULT_CMDLINE "console=ttyS0"
+
 struct boot_request {
 	const char *kernel_path;
 	const char *initrd_path; /* may be NULL; for multiboot it becomes module 0 */
-	const char *cmdline;	 /* may be NULL */
+	const char *cmdline;	 /* NULL: BOOT_DEFAULT_CMDLINE for a bzImage, empty for multiboot */
 	uint64_t rsdp_gpa;	 /* from acpi_build(), 0 if none */
 };
 

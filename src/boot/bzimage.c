@@ -193,7 +193,7 @@ int bzimage_load(struct guest_mem *mem, const struct boot_file *kernel, const ui
 	struct setup_header *h = &bp->hdr, hv = { 0 };
 	struct boot_file initrd = { .fd = -1 };
 	struct e820_entry map[E820_MAX_ENTRIES_ZEROPAGE];
-	const char *cmdline = req->cmdline ? req->cmdline : "";
+	const char *cmdline = req->cmdline ? req->cmdline : BOOT_DEFAULT_CMDLINE;
 	size_t cmdlen = strlen(cmdline), hdr_end, copy;
 	uint64_t setup_size, pm_size, ram_end;
 	struct bz_plan plan;
