@@ -330,7 +330,7 @@ bool config_validate(const struct cove_config *c, GError **err)
 		return false;
 	}
 	if (!accel_name_ok(c->accel)) {
-		g_set_error(err, COVE_ERROR, 0, "accel %s: not an accelerator (auto, kvm or soft)",
+		g_set_error(err, COVE_ERROR, 0, "--accel %s: not an accelerator (auto, kvm or soft)",
 			    c->accel);
 		return false;
 	}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# cove on real KVM (inside the nested harness) boots Debian's kernel with the test initramfs:
+# the guest prints its marker, the sha256 of a virtio-blk disk (compared with the host's), and
+# nproc (2, with --cpus 2), then powers off; cove must exit 0.
+#
+#   linux.sh COVE_BINARY
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -eq 1 ] || { sed -n '3,8p' "$0" >&2; exit 2; }
+cove=$1
+work=$(mktemp -d "${TMPDIR:-/tmp}/cove-nested-linux.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+head -c 3M /dev/urandom >"$work/disk.img"
+want=$(sha256sum "$work/disk.img" | cut -d' ' -f1)
+bash "$here/run.sh" --cove "$cove" --out "$work/out" --disk "$work/disk.img" --cmd \
+	'linux ./bin/cove run --kernel vmlinuz --initrd test.cpio.gz --cpus 2 --memory 256M --disk disk.img,readonly' ||
+	{ tail -n 40 "$work/out/cmd/linux.log" 2>/dev/null; exit 1; }
+log=$work/out/cmd/linux.log
+grep -v '^\[' "$log"
+
+fail=0
+check() { # WHAT PATTERN
+	if grep -qx -- "$2" "$log"; then
+		echo "ok   $1"
+	else
+		echo "FAIL $1: no line '$2' in the guest's output"
+		fail=1
+	fi
+}
+check marker COVE-LINUX-MARKER
+check disk-checksum "sha256=$want"
+check cpus nproc=2
+check end COVE-LINUX-DONE
+# run.sh already failed the run unless cove exited 0
+exit $fail
