@@ -53,12 +53,12 @@ static GOptionContext *run_context(struct run_flags *f)
 		  "Read settings from FILE ([vm] group; flags override it)", "FILE" },
 		{ "kernel", 'k', 0, G_OPTION_ARG_FILENAME, &f->kernel,
 		  "Kernel to boot: a bzImage or a multiboot ELF", "FILE" },
-		{ "initrd", 'i', 0, G_OPTION_ARG_FILENAME, &f->initrd, "Initial ramdisk (bzImage only)",
+		{ "initrd", 'i', 0, G_OPTION_ARG_FILENAME, &f->initrd, "Initial ramdisk (multiboot: module 0)",
 		  "FILE" },
 		{ "cmdline", 'a', 0, G_OPTION_ARG_STRING, &f->cmdline,
 		  "Kernel command line (default for a bzImage: console=ttyS0)", "STR" },
 		{ "memory", 'm', 0, G_OPTION_ARG_STRING, &f->memory,
-		  "Guest RAM, with K/M/G suffix (default 256M)", "SIZE" },
+		  "Guest RAM, 2M-1T in 4K steps, suffix K/M/G/T (default 256M)", "SIZE" },
 		{ "cpus", 'p', 0, G_OPTION_ARG_STRING, &f->cpus, "Number of vCPUs, 1-64 (default 1)",
 		  "N" },
 		{ "disk", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &f->disks,
@@ -89,8 +89,10 @@ static GOptionContext *run_context(struct run_flags *f)
 					  "Ctrl-A x quits; Ctrl-A Ctrl-A sends Ctrl-A.");
 	g_option_context_set_description(
 		ctx, "Exit status: 0 when the guest powers off (or reboots, unless --on-reboot restart),\n"
-		     "(v << 1) | 1 when it writes v to the debug-exit port 0xf4, 2 for bad input,\n"
-		     "4 when the guest crashes (triple fault) or the accelerator fails.\n"
+		     "(v << 1) | 1 when it writes v to the debug-exit port 0xf4, 2 for bad input\n"
+		     "(including a kernel the loader rejects or a VM that cannot be created),\n"
+		     "4 when the running guest crashes (triple fault, internal error),\n"
+		     "128 + N when signal N stops it.\n"
 		     "See cove(1) for the config file keys.");
 	return ctx;
 }
