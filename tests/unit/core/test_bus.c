@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "devices/bus.h"
+#include "../check_main.h"
 
 struct reg_dev {
 	pthread_mutex_t lock;
@@ -106,15 +107,9 @@ int main(void)
 {
 	Suite *s = suite_create("bus");
 	TCase *tc = tcase_create("dispatch");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_bus_dispatches_by_range);
 	tcase_add_test(tc, test_bus_rollback_restores_touched_devices);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return cove_check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "../check_main.h"
 
 static uint64_t size_ok(const char *s)
 {
@@ -227,8 +228,6 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_size_accepts_suffixes);
 	tcase_add_test(tc, test_size_rejects_unknown_suffix);
@@ -241,9 +240,5 @@ int main(void)
 	tcase_add_test(tc, test_config_rejects_unknown_group_and_bad_values);
 	tcase_add_test(tc, test_config_validate);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return cove_check_run(s);
 }

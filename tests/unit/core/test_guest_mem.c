@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mmu/guest_mem.h"
+#include "../check_main.h"
 
 static struct guest_mem *two_regions(void)
 {
@@ -96,17 +97,11 @@ int main(void)
 {
 	Suite *s = suite_create("guest_mem");
 	TCase *tc = tcase_create("map");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_guest_mem_rejects_overlap_and_misalignment);
 	tcase_add_test(tc, test_guest_mem_is_ram_checks_whole_range);
 	tcase_add_test(tc, test_guest_mem_map_stays_inside_one_region);
 	tcase_add_test(tc, test_guest_mem_copy_and_write_hook);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return cove_check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "devices/irqchip/ioapic.h"
+#include "../check_main.h"
 
 #define MAX_MSGS 16
 
@@ -268,8 +269,6 @@ int main(void)
 {
 	Suite *s = suite_create("ioapic");
 	TCase *tc = tcase_create("ioapic");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ioapic_version_reports_0x20_and_23_entries);
@@ -289,9 +288,5 @@ int main(void)
 	tcase_add_test(tc, test_ioapic_out_of_range_pins_and_registers_are_ignored);
 	tcase_add_test(tc, test_ioapic_state_round_trips_through_kvm_ioapic_state);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return cove_check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "devices/irqchip/pic8259.h"
+#include "../check_main.h"
 
 static struct pic *p;
 
@@ -379,8 +380,6 @@ int main(void)
 {
 	Suite *s = suite_create("pic8259");
 	TCase *tc = tcase_create("pic");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_pic_linux_init_sequence_delivers_at_base_0x30);
@@ -405,9 +404,5 @@ int main(void)
 	tcase_add_test(tc, test_pic_flat_save_load_restores_everything);
 	tcase_add_test(tc, test_pic_rejects_foreign_ports_and_lines);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return cove_check_run(s);
 }
