@@ -578,6 +578,42 @@ static int pick_general(const ZydisDecodedInstruction *zi, struct soft_insn *i,
 	case ZYDIS_MNEMONIC_CDQ:
 	case ZYDIS_MNEMONIC_CQO:
 		return EXEC(cwd), 0;
+	case ZYDIS_MNEMONIC_SETO:
+	case ZYDIS_MNEMONIC_SETNO:
+	case ZYDIS_MNEMONIC_SETB:
+	case ZYDIS_MNEMONIC_SETNB:
+	case ZYDIS_MNEMONIC_SETZ:
+	case ZYDIS_MNEMONIC_SETNZ:
+	case ZYDIS_MNEMONIC_SETBE:
+	case ZYDIS_MNEMONIC_SETNBE:
+	case ZYDIS_MNEMONIC_SETS:
+	case ZYDIS_MNEMONIC_SETNS:
+	case ZYDIS_MNEMONIC_SETP:
+	case ZYDIS_MNEMONIC_SETNP:
+	case ZYDIS_MNEMONIC_SETL:
+	case ZYDIS_MNEMONIC_SETNL:
+	case ZYDIS_MNEMONIC_SETLE:
+	case ZYDIS_MNEMONIC_SETNLE:
+		i->op = opc & 0xf; /* 0F 90+cc */
+		return EXEC(setcc), 0;
+	case ZYDIS_MNEMONIC_CMOVO:
+	case ZYDIS_MNEMONIC_CMOVNO:
+	case ZYDIS_MNEMONIC_CMOVB:
+	case ZYDIS_MNEMONIC_CMOVNB:
+	case ZYDIS_MNEMONIC_CMOVZ:
+	case ZYDIS_MNEMONIC_CMOVNZ:
+	case ZYDIS_MNEMONIC_CMOVBE:
+	case ZYDIS_MNEMONIC_CMOVNBE:
+	case ZYDIS_MNEMONIC_CMOVS:
+	case ZYDIS_MNEMONIC_CMOVNS:
+	case ZYDIS_MNEMONIC_CMOVP:
+	case ZYDIS_MNEMONIC_CMOVNP:
+	case ZYDIS_MNEMONIC_CMOVL:
+	case ZYDIS_MNEMONIC_CMOVNL:
+	case ZYDIS_MNEMONIC_CMOVLE:
+	case ZYDIS_MNEMONIC_CMOVNLE:
+		i->op = opc & 0xf; /* 0F 40+cc */
+		return EXEC(cmovcc), 0;
 	case ZYDIS_MNEMONIC_LAHF:
 		return EXEC(lahf), 0;
 	case ZYDIS_MNEMONIC_SAHF:
@@ -665,7 +701,6 @@ static int pick_general(const ZydisDecodedInstruction *zi, struct soft_insn *i,
 			break;
 		}
 	}
-	(void)opc;
 	return -ENOENT;
 }
 

@@ -104,21 +104,21 @@ static void set_cr0(struct soft_cpu *c, uint64_t v)
 
 static void set_cr3(struct soft_cpu *c, uint64_t v)
 {
-	bool noflush = false;
-
 	if (soft_long_mode(c)) {
-		if ((c->cr4 & CR4_PCIDE) && (v & CR3_NOFLUSH)) {
-			noflush = true;
+		/*
+		 * Bit 63 (PCIDE: keep this PCID's translations) is only a hint
+		 * here: the translation cache is not tagged by PCID, so every
+		 * switch drops the old address space's non-global entries.
+		 */
+		if (c->cr4 & CR4_PCIDE)
 			v &= ~CR3_NOFLUSH;
-		}
 		if (v >> maxphyaddr(c))
 			soft_raise(c, X86_EXC_GP, 0);
 	} else {
 		v &= 0xffffffff;
 	}
 	c->cr3 = v;
-	if (!noflush)
-		soft_mmu_flush(c, false);
+	soft_mmu_flush(c, false);
 	/* The descriptor tables may now be mapped elsewhere. */
 	soft_seg_flush(c);
 }

@@ -56,8 +56,14 @@ struct seg_shadow {
 
 static struct seg_shadow *shadow_of(struct soft_cpu *c)
 {
-	if (!c->segs.shadow)
-		c->segs.shadow = calloc(1, sizeof(struct seg_shadow)); /* NULL: no shadow, read through */
+	if (!c->segs.shadow) {
+		struct seg_shadow *sh = calloc(1, sizeof(*sh)); /* NULL: no shadow, read through */
+
+		/* zeroed entries have generation 0: a table starting at 1 holds none of them */
+		if (sh)
+			sh->t[TABLE_GDT].gen = sh->t[TABLE_LDT].gen = 1;
+		c->segs.shadow = sh;
+	}
 	return c->segs.shadow;
 }
 

@@ -84,7 +84,7 @@ void soft_seg_invlpg(struct soft_cpu *c, uint64_t la);
 static inline bool soft_canonical(uint64_t la)
 {
 	/* 48-bit linear addresses (CPUID.80000008H:EAX[15:8] = 48; no LA57). */
-	return (uint64_t)(((int64_t)la << 16) >> 16) == la;
+	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
 }
 
 static inline uint16_t soft_sel_rpl(uint16_t sel)
