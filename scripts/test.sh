@@ -8,6 +8,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 bash scripts/deps.sh
+# The distribution kernel: the bzImage loader test and the nested-KVM tests boot it.
+eval "$(bash scripts/fetch-kernel.sh)"
+export COVE_VMLINUZ
 long=false
 [ "${COVE_LONG_TESTS:-0}" = 1 ] && long=true
 if [ -f build/build.ninja ]; then
