@@ -9,7 +9,7 @@ PKGS=(
 	# unit tests (iasl checks the ACPI tables cove builds)
 	check acpica-tools
 	# reference emulator, nested-KVM harness, guest images
-	qemu-system-x86 busybox-static cpio gzip kmod
+	qemu-system-x86 busybox-static cpio gzip kmod bc
 	# management (coved, virsh tests)
 	libxml2-dev libvirt-clients
 )
