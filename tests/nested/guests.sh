@@ -14,7 +14,7 @@ shift
 work=$(mktemp -d "${TMPDIR:-/tmp}/cove-nested-guests.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-args=(--cove "$cove" --out "$work/out" --extra "$here/../cli/bad-input.sh")
+args=(--cmd-timeout 240 --cove "$cove" --out "$work/out" --extra "$here/../cli/bad-input.sh")
 for g in "$@"; do
 	n=$(basename "$g" .elf)
 	args+=(--extra "$g" --cmd "$n ./bin/cove run --kernel extra/$n.elf --memory 128M --console /tmp/$n.serial </dev/null; st=\$?; echo \"GUEST-STATUS \$st\"; echo \"GUEST-SHA256 \$(sha256sum </tmp/$n.serial | cut -d' ' -f1)\"; cat /tmp/$n.serial")

@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 
 head -c 3M /dev/urandom >"$work/disk.img"
 want=$(sha256sum "$work/disk.img" | cut -d' ' -f1)
-bash "$here/run.sh" --cove "$cove" --out "$work/out" --disk "$work/disk.img" --cmd \
+bash "$here/run.sh" --cmd-timeout 240 --cove "$cove" --out "$work/out" --disk "$work/disk.img" --cmd \
 	'linux ./bin/cove run --kernel vmlinuz --initrd test.cpio.gz --cpus 2 --memory 256M --disk disk.img,readonly' ||
 	{ tail -n 40 "$work/out/cmd/linux.log" 2>/dev/null; exit 1; }
 log=$work/out/cmd/linux.log

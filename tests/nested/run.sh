@@ -357,6 +357,7 @@ fi
 # NESTED-BOOTED and retried, at most BOOT_TRIES times in all; the retries are reported.
 BOOT_WAIT=${COVE_NESTED_BOOT_WAIT:-120}
 BOOT_TRIES=3
+SILENCE_MAX=$((CMD_TIMEOUT + 120))
 rc=0
 qemu_pid=
 trap '[ -z "$qemu_pid" ] || kill "$qemu_pid" 2>/dev/null; exit 143' INT TERM HUP
@@ -376,6 +377,28 @@ for try in $(seq 1 "$BOOT_TRIES"); do
 		kill "$qemu_pid" 2>/dev/null
 		wait "$qemu_pid" 2>/dev/null || true
 		say "outer VM did not reach init in ${BOOT_WAIT} s (try $try of $BOOT_TRIES)"
+		rc=124
+		continue
+	fi
+	# Once init runs, every command inside is bounded by --cmd-timeout and prints its result;
+	# a console silent for longer than that means the outer VM itself stopped (seen once in
+	# bench/boot: both outer vCPUs spinning, the inner timeout never firing): retry it too.
+	silent=0
+	last_size=-1
+	while kill -0 "$qemu_pid" 2>/dev/null && [ "$silent" -lt "$SILENCE_MAX" ]; do
+		sleep 1
+		size=$(stat -c %s "$SERIAL")
+		if [ "$size" = "$last_size" ]; then
+			silent=$((silent + 1))
+		else
+			silent=0
+			last_size=$size
+		fi
+	done
+	if kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid" 2>/dev/null
+		wait "$qemu_pid" 2>/dev/null || true
+		say "outer VM console silent for ${SILENCE_MAX} s after init (try $try of $BOOT_TRIES)"
 		rc=124
 		continue
 	fi
