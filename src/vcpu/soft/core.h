@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -72,6 +73,7 @@ struct soft_run_stats {
 	uint64_t monitor_exits; /* returns to the monitor: lookups, unsafe insns, events */
 	uint64_t frames_built, frames_invalidated, blocks_built;
 	uint64_t halts, irqs, nmis;
+	uint64_t pattern_hits, pattern_misses, pattern_rollbacks; /* pattern.c */
 };
 
 struct soft_vcpu {
@@ -84,7 +86,8 @@ struct soft_vcpu {
 	pthread_cond_t cond;
 	bool wait_sipi; /* an AP before its startup IPI */
 
-	struct soft_frames *frames; /* frame.c */
+	struct soft_frames *frames;	/* frame.c */
+	struct soft_patterns *patterns; /* pattern.c: the unit cache */
 	/*
 	 * Stubs link blocks only within one chain epoch: it is bumped whenever
 	 * a frame dies or the mode, CS base or translations may have changed.
@@ -149,6 +152,12 @@ void soft_frames_destroy(struct soft_vcpu *v);
  * (longjmp) with c->rip at it.
  */
 struct soft_block *soft_block_lookup(struct soft_cpu *c, uint64_t la);
+/*
+ * The block that follows b in its frame (same page, fall-through rip), built
+ * without raising anything; NULL where that is not possible (the page ends,
+ * a straddling or undecodable instruction). For pattern.c.
+ */
+struct soft_block *soft_block_next(struct soft_cpu *c, struct soft_block *b);
 /* Re-checks a straddling block's second page; false: its frame was dropped. */
 bool soft_block_straddle_ok(struct soft_cpu *c, struct soft_block *b, uint64_t la);
 /*
@@ -170,6 +179,10 @@ uint64_t soft_vm_now(struct soft_vm *vm);
 void soft_vm_code_mark(struct soft_vm *vm, uint64_t gpa, bool on);
 /* Wakes a vCPU sleeping in hlt or wait-for-SIPI after setting ev in its events. */
 void soft_vcpu_wake(struct soft_vcpu *v, uint32_t ev);
+/* The irqchip's port-I/O chips (PIC, PIT, port 0x61), saved and restored for pattern.c. */
+size_t soft_vm_legacy_state_size(void);
+void soft_vm_legacy_save(struct soft_vm *vm, void *state);
+void soft_vm_legacy_load(struct soft_vm *vm, const void *state);
 
 /* run.c */
 int soft_run(struct soft_vcpu *v, struct accel_exit **exit);

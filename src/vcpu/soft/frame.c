@@ -31,6 +31,7 @@
 #include "excp.h"
 #include "mem.h"
 #include "mmu.h"
+#include "pattern.h"
 #include "seg.h"
 #include "soft_vm.h"
 
@@ -135,6 +136,7 @@ static void frame_kill(struct soft_vcpu *v, struct soft_frame *f)
 	fs->live--;
 	v->st.frames_invalidated++;
 	v->chain_epoch++;
+	soft_patterns_forget(v, f);
 	if (v->c.cur_frame == f)
 		v->c.smc = true;
 }
@@ -389,15 +391,20 @@ static _Noreturn void decode_fault(struct soft_cpu *c, int ret)
 			    (unsigned long long)c->rip, c->csize, ret);
 }
 
-/* Decodes the block at page offset off (linear la, rip c->rip) into a new block of f. */
+/*
+ * Decodes the block at page offset off (linear la, rip) into a new block of
+ * f. probe: never raise (NULL where the first instruction would fault or
+ * reach the next page).
+ */
 static struct soft_block *block_build(struct soft_vcpu *v, struct soft_frame *f,
-				      const uint8_t *page, uint64_t la, unsigned off)
+				      const uint8_t *page, uint64_t la, unsigned off, uint64_t rip,
+				      bool probe)
 {
 	struct soft_cpu *c = &v->c;
 	struct soft_insn tmp[BLOCK_MAX_INSNS];
 	unsigned pos = off, n = 0;
 	bool straddle = false;
-	uint64_t gpa2 = 0, rip = c->rip;
+	uint64_t gpa2 = 0;
 
 	while (n < BLOCK_MAX_INSNS && pos < SOFT_PAGE_SIZE) {
 		uint8_t ib[SOFT_INSN_MAX_LEN];
@@ -413,6 +420,8 @@ static struct soft_block *block_build(struct soft_vcpu *v, struct soft_frame *f,
 
 			if (n > 0)
 				break; /* it starts a block of its own */
+			if (probe)
+				return NULL;
 			/* may fault: this is the first instruction, c->rip is at it */
 			unsigned got =
 				soft_fetch(c, ((la & SOFT_PAGE_MASK) + SOFT_PAGE_SIZE) & la_mask(c),
@@ -426,6 +435,8 @@ static struct soft_block *block_build(struct soft_vcpu *v, struct soft_frame *f,
 		if (ret) {
 			if (n > 0)
 				break; /* raised when execution reaches it */
+			if (probe)
+				return NULL;
 			decode_fault(c, ret);
 		}
 		pos += tmp[n].len;
@@ -514,7 +525,7 @@ struct soft_block *soft_block_lookup(struct soft_cpu *c, uint64_t la)
 		for (struct soft_block *b = f->blocks[off % BLOCK_HASH]; b; b = b->hnext)
 			if (b->off == off && b->rip == c->rip)
 				return b;
-		struct soft_block *b = block_build(v, f, hva, la, off);
+		struct soft_block *b = block_build(v, f, hva, la, off, c->rip, false);
 		if (b)
 			return b;
 		reap(v);
@@ -531,4 +542,25 @@ bool soft_block_straddle_ok(struct soft_cpu *c, struct soft_block *b, uint64_t l
 		return true;
 	frame_kill(soft_vcpu_of(c), b->frame);
 	return false;
+}
+
+struct soft_block *soft_block_next(struct soft_cpu *c, struct soft_block *b)
+{
+	struct soft_vcpu *v = soft_vcpu_of(c);
+	struct soft_frame *f = b->frame;
+	unsigned off = b->off + b->bytes;
+	uint64_t rip = (b->rip + b->bytes) & ip_mask(c);
+	uint8_t *hva;
+
+	if (f->dead || b->straddle || off >= SOFT_PAGE_SIZE)
+		return NULL;
+	for (struct soft_block *n = f->blocks[off % BLOCK_HASH]; n; n = n->hnext)
+		if (n->off == off && n->rip == rip)
+			return n;
+	if (v->frames->blocks > BLOCKS_MAX)
+		return NULL;
+	hva = soft_vm_ram(v->vm, f->key & SOFT_PAGE_MASK, SOFT_PAGE_SIZE, NULL);
+	if (!hva)
+		return NULL;
+	return block_build(v, f, hva, 0, off, rip, true);
 }

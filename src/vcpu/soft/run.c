@@ -23,6 +23,7 @@
 #include "excp.h"
 #include "exec_sys.h"
 #include "mmu.h"
+#include "pattern.h"
 #include "seg.h"
 #include "soft_vm.h"
 
@@ -220,6 +221,9 @@ static void execute(struct soft_vcpu *v)
 			/* SDM Vol.3 §5.3: every byte fetched must lie within CS */
 			if (limit_check && c->rip + i->len - 1 > c->seg[S_CS].limit)
 				soft_raise(c, X86_EXC_GP, 0);
+			/* a known sequence of unsafe instructions runs as one unit */
+			if ((i->flags & SOFT_I_UNSAFE) && k + 1 == b->n && soft_pattern_run(v, b))
+				return;
 			c->next_rip = fall;
 			i->exec(c, i);
 			c->rip = c->next_rip;

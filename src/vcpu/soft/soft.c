@@ -20,6 +20,7 @@
 #include "exec_sys.h"
 #include "frame.h"
 #include "mmu.h"
+#include "pattern.h"
 #include "pc.h"
 #include "seg.h"
 #include "soft_vm.h"
@@ -290,6 +291,21 @@ void soft_vm_code_mark(struct soft_vm *vm, uint64_t gpa, bool on)
 		;
 }
 
+size_t soft_vm_legacy_state_size(void)
+{
+	return IRQCHIP_LEGACY_STATE_SIZE;
+}
+
+void soft_vm_legacy_save(struct soft_vm *vm, void *state)
+{
+	irqchip_legacy_save(vm->ic, state);
+}
+
+void soft_vm_legacy_load(struct soft_vm *vm, const void *state)
+{
+	irqchip_legacy_load(vm->ic, state);
+}
+
 static void soft_notify_mem_write(struct accel *a, uint64_t gpa, uint64_t len)
 {
 	soft_frames_dma_written(&a->vm, gpa, len);
@@ -319,6 +335,9 @@ static int soft_vcpu_create(struct accel *a, unsigned index, struct accel_vcpu *
 	ret = soft_frames_create(v);
 	if (ret)
 		goto out_free;
+	ret = soft_patterns_create(v);
+	if (ret)
+		goto out_frames;
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_mutex_init(&v->inval_lock, NULL);
 	pthread_condattr_init(&ca);
@@ -334,6 +353,8 @@ static int soft_vcpu_create(struct accel *a, unsigned index, struct accel_vcpu *
 	pthread_mutex_unlock(&vm->lock);
 	*out = av;
 	return 0;
+out_frames:
+	soft_frames_destroy(v);
 out_free:
 	free(av);
 	return ret;
@@ -352,6 +373,7 @@ static void soft_vcpu_destroy(struct accel_vcpu *av)
 		atomic_fetch_add(&vm->det_skip_ns, v->c.icount);
 	pthread_mutex_unlock(&vm->lock);
 	soft_frames_destroy(v);
+	soft_patterns_destroy(v); /* after the frames: their deaths forget units */
 	soft_seg_destroy(&v->c);
 	free(v->c.cpuid);
 	pthread_cond_destroy(&v->cond);
@@ -642,6 +664,9 @@ static void soft_print_stats(struct accel *a, FILE *out)
 		t.frames_invalidated += v->st.frames_invalidated;
 		t.blocks_built += v->st.blocks_built;
 		t.halts += v->st.halts;
+		t.pattern_hits += v->st.pattern_hits;
+		t.pattern_misses += v->st.pattern_misses;
+		t.pattern_rollbacks += v->st.pattern_rollbacks;
 		tlb_hits += v->c.mmu.hits;
 		tlb_misses += v->c.mmu.misses;
 		tlb_flushes += v->c.mmu.flushes;
@@ -661,7 +686,9 @@ static void soft_print_stats(struct accel *a, FILE *out)
 	fprintf(out, "soft: frames built %llu, invalidated %llu, live %u; blocks built %llu\n",
 		(unsigned long long)t.frames_built, (unsigned long long)t.frames_invalidated, live,
 		(unsigned long long)t.blocks_built);
-	fprintf(out, "soft: patterns matched 0, rolled back 0 (no pattern.c yet)\n");
+	fprintf(out, "soft: patterns matched %llu, rolled back %llu, cache misses %llu\n",
+		(unsigned long long)t.pattern_hits, (unsigned long long)t.pattern_rollbacks,
+		(unsigned long long)t.pattern_misses);
 	fprintf(out, "soft: segment shadow fills %llu, hits %llu, invalidations %llu\n",
 		(unsigned long long)seg_fills, (unsigned long long)seg_hits,
 		(unsigned long long)seg_inval);
