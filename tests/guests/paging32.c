@@ -75,13 +75,7 @@ static void map(ulong v, ulong p, uint32_t flags)
 
 static void setup(void)
 {
-	unsigned t, i;
-
-	for (t = 0; t < 2; t++) {
-		for (i = 0; i < 1024; i++)
-			pt_ident[t][i] = (t * 1024 + i) * PAGE_SIZE | PTE_P | PTE_W | PTE_U;
-		pd[t] = (uint32_t)(ulong)pt_ident[t] | PTE_P | PTE_W | PTE_U;
-	}
+	paging32_identity(pd, pt_ident, 2, PTE_P | PTE_W | PTE_U);
 	pd[2] = (uint32_t)(ulong)pt_test | PTE_P | PTE_W | PTE_U;
 	pd[3] = (uint32_t)(ulong)pt_test2 | PTE_P; /* supervisor, read-only */
 	write_cr4(read_cr4() | CR4_PSE);

@@ -48,13 +48,7 @@ static void map(unsigned page, int frame)
 
 static void paging_on(void)
 {
-	unsigned t, i;
-
-	for (t = 0; t < 2; t++) {
-		for (i = 0; i < 1024; i++)
-			pt_ident[t][i] = (t * 1024 + i) * PAGE_SIZE | PTE_P | PTE_W;
-		pd[t] = (uint32_t)(ulong)pt_ident[t] | PTE_P | PTE_W;
-	}
+	paging32_identity(pd, pt_ident, 2, PTE_P | PTE_W);
 	pd[2] = (uint32_t)(ulong)pt_test | PTE_P | PTE_W;
 	write_cr3((ulong)pd);
 	write_cr0(read_cr0() | CR0_PG);

@@ -84,3 +84,12 @@ bool tcg_quirk(bool observed)
 {
 	return observed && on_qemu_tcg();
 }
+
+void paging32_identity(uint32_t *pd, uint32_t (*pt)[1024], unsigned ntables, uint32_t flags)
+{
+	for (unsigned t = 0; t < ntables; t++) {
+		for (unsigned i = 0; i < 1024; i++)
+			pt[t][i] = (t * 1024 + i) * PAGE_SIZE | flags;
+		pd[t] = (uint32_t)(ulong)pt[t] | flags;
+	}
+}

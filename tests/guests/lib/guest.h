@@ -199,6 +199,13 @@ bool cpu_has_nx(void);
 bool cpu_has_syscall(void);
 bool cpu_has_lm(void);
 bool cpu_has_1g_pages(void);
+
+/*
+ * 32-bit paging (SDM Vol.3 §4.3): fills the ntables page tables pt[] with an identity map of
+ * the first ntables * 4 MiB in 4K pages and points pd[0..ntables) at them, every entry with
+ * flags (P, R/W, U/S bits). The caller adds its own entries, loads CR3 and sets CR0.PG.
+ */
+void paging32_identity(uint32_t *pd, uint32_t (*pt)[1024], unsigned ntables, uint32_t flags);
 bool cpu_has_fxsr_sse(void);
 
 /*
