@@ -26,14 +26,26 @@ static uint64_t rotate_rc(uint64_t a, unsigned cf, unsigned bits, unsigned n, bo
 	return (uint64_t)v & soft_size_mask(bits / 8);
 }
 
+/*
+ * A masked count of 0 changes no flag and no memory, but a 32-bit register
+ * destination is still written, so bits 63:32 clear (SDM Vol.1 §3.4.1.1).
+ */
+static void zero_count(struct soft_cpu *c, const struct soft_insn *i, unsigned sz, uint64_t a)
+{
+	if (sz == 4 && !is_mem(i))
+		soft_reg_write(c, i->rm, 4, a);
+}
+
 static void shift(struct soft_cpu *c, const struct soft_insn *i, unsigned count)
 {
 	unsigned sz = i->osz, bits = sz * 8, cnt = count & (sz == 8 ? 0x3f : 0x1f), n, cf;
 	uint64_t m = soft_size_mask(sz), msb = sign_bit(sz), ea = 0;
 	uint64_t a = rm_load_rmw(c, i, sz, &ea), r, of;
 
-	if (!cnt)
+	if (!cnt) {
+		zero_count(c, i, sz, a);
 		return;
+	}
 	switch (i->op) {
 	case SH_ROL:
 		n = cnt & (bits - 1);
@@ -107,8 +119,10 @@ static void dshift(struct soft_cpu *c, const struct soft_insn *i, unsigned count
 	uint64_t b = soft_reg_read(c, i->reg, sz);
 	uint64_t a = rm_load_rmw(c, i, sz, &ea), r;
 
-	if (!cnt)
+	if (!cnt) {
+		zero_count(c, i, sz, a);
 		return;
+	}
 	if (cnt > bits) {
 		uint64_t v = left ? a << 32 | b << 16 | a : b << 32 | a << 16 | b;
 
