@@ -37,10 +37,6 @@
 #define PAT_RESET	0x0007040600070406ull
 #define CR4_TSD		(1u << 2)
 
-#define PROBE(name, body)                                                                          \
-	asm(".text\n\t.globl " #name "\n" #name ":\n\t" body "\n\t.previous");                 \
-	extern char name[]
-
 struct msr_op {
 	uint32_t idx, lo, hi;
 };

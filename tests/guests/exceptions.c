@@ -15,12 +15,6 @@
 #include "desc.h"
 #include "trap.h"
 
-#define PROBE(name, body)                                                                          \
-	asm(".text\n\t.globl " #name "\n" #name ":\n\t" body "\n\t.previous");                 \
-	extern char name[]
-
-typedef void (*probe_fn)(void *);
-
 /* Each probe is a function (cdecl, may clobber eax/ecx/edx only) whose interesting instruction
  * has a label, so the expected EIP is known. */
 PROBE(p_de, "xorl %ecx, %ecx\n\tmovl $1, %eax\n\txorl %edx, %edx\n"

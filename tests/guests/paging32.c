@@ -16,12 +16,6 @@
 #include "desc.h"
 #include "trap.h"
 
-#define PROBE(name, body)                                                                          \
-	asm(".text\n\t.globl " #name "\n" #name ":\n\t" body "\n\t.previous");                 \
-	extern char name[]
-
-typedef void (*probe_fn)(void *);
-
 /* Supervisor probes: arg = address. */
 PROBE(p_read, "movl 4(%esp), %ecx\n\tmovl (%ecx), %eax\n\tret");
 PROBE(p_write, "movl 4(%esp), %ecx\n\tmovl $0x600df00d, (%ecx)\n\tret");

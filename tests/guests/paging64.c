@@ -20,12 +20,6 @@
 #include "desc.h"
 #include "trap.h"
 
-#define PROBE(name, body)                                                                          \
-	asm(".text\n\t.globl " #name "\n" #name ":\n\t" body "\n\t.previous");                 \
-	extern char name[]
-
-typedef void (*probe_fn)(void *);
-
 /* Supervisor probes: arg = address. */
 PROBE(p_read, "movl (%rdi), %eax\n\tret");
 PROBE(p_write, "movl $0x600df00d, (%rdi)\n\tret");

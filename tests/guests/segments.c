@@ -17,12 +17,6 @@
 #include "pc.h"
 #include "trap.h"
 
-#define PROBE(name, body)                                                                          \
-	asm(".text\n\t.globl " #name "\n" #name ":\n\t" body "\n\t.previous");                 \
-	extern char name[]
-
-typedef void (*probe_fn)(void *);
-
 /* fn(arg) with arg = an offset: one access through ES. */
 PROBE(p_es_rd32, "movl 4(%esp), %ecx\n\tmovl %es:(%ecx), %eax\n\tret");
 PROBE(p_es_rd8, "movl 4(%esp), %ecx\n\tmovb %es:(%ecx), %al\n\tret");

@@ -14,10 +14,7 @@
  * INVLPG).
  */
 #include "guest.h"
-
-#define PROBE(name, body)                                                                          \
-	asm(".text\n\t.globl " #name "\n" #name ":\n\t" body "\n\t.previous");                 \
-	extern char name[]
+#include "trap.h"
 
 /* (a) Patches inside the running block. */
 

@@ -33,10 +33,6 @@ volatile uint16_t sc_cs, sc_ss;
 volatile uint64_t u_rsp, u_flags, u_flags_after, u_rcx_after, u_r11_after;
 volatile uint16_t u_cs_after, u_ss_after;
 
-#define PROBE(name, body)                                                                          \
-	asm(".text\n\t.globl " #name "\n" #name ":\n\t" body "\n\t.previous");                 \
-	extern char name[]
-
 /* LSTAR: runs at CPL 0 on the user's stack (SYSCALL does not switch stacks). sc_mode 0 returns
  * with SYSRETQ to RCX, 1 with SYSRETL to compat_probe. Returns RAX + 0x100. */
 PROBE(syscall_entry, "movq %rcx, sc_rcx(%rip)\n\t"

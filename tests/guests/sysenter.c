@@ -14,10 +14,6 @@
 #include "desc.h"
 #include "trap.h"
 
-#define PROBE(name, body)                                                                          \
-	asm(".text\n\t.globl " #name "\n" #name ":\n\t" body "\n\t.previous");                 \
-	extern char name[]
-
 /* Written by the ring 0 entry and by the ring 3 probes. */
 volatile uint32_t k_entered, k_esp, k_flags, k_eax, k_ebx, k_esi, k_edi, k_ebp, k_exit_flags;
 volatile uint16_t k_cs, k_ss, k_ds;

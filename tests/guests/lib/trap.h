@@ -103,4 +103,15 @@ bool check_trap(const char *what, int caught, const struct trap_info *ti, unsign
 int trap_catch_call(void (*fn)(void *), void *arg);
 noreturn void trap_catch_unwind(void);
 
+/*
+ * A probe: a small assembly function named name, defined at file scope (a fault inside it comes
+ * back through trap_catch with the probe's own addresses in the trap_info).
+ */
+#define PROBE(name, body)                                                                          \
+	asm(".text\n\t.globl " #name "\n" #name ":\n\t" body "\n\t.previous");                 \
+	extern char name[]
+
+/* What trap_catch() runs: one argument (an address, a selector, a far pointer...). */
+typedef void (*probe_fn)(void *);
+
 #endif
