@@ -15,14 +15,8 @@
 #include "guest.h"
 #include "desc.h"
 #include "trap.h"
+#include "paging.h"
 
-/* Supervisor probes: arg = address. */
-PROBE(p_read, "movl 4(%esp), %ecx\n\tmovl (%ecx), %eax\n\tret");
-PROBE(p_write, "movl 4(%esp), %ecx\n\tmovl $0x600df00d, (%ecx)\n\tret");
-PROBE(p_call, "movl 4(%esp), %ecx\n\tcall *%ecx\n\tret");
-/* User probes: the address is in u_target. */
-PROBE(u_read, "movl u_target, %ecx\n\tmovl (%ecx), %eax\n\tret");
-PROBE(u_write, "movl u_target, %ecx\n\tmovl $0x600df00d, (%ecx)\n\tret");
 
 #define PTE_P	0x001
 #define PTE_W	0x002
@@ -38,7 +32,6 @@ PROBE(u_write, "movl u_target, %ecx\n\tmovl $0x600df00d, (%ecx)\n\tret");
 #define BIG_RO	   0x01400000ul /* PDE 5: a read-only user 4 MiB page */
 #define BIG_PHYS   0x00400000ul
 
-volatile ulong u_target;
 
 static uint32_t pd[1024] __attribute__((aligned(4096)));
 static uint32_t pt_ident[2][1024] __attribute__((aligned(4096)));
@@ -79,25 +72,6 @@ static void setup(void)
 	write_cr0((read_cr0() | CR0_PG) & ~CR0_WP);
 }
 
-static int sup(void *probe, ulong addr, struct trap_info *ti)
-{
-	return trap_catch((probe_fn)probe, (void *)addr, ti);
-}
-
-static int user(void *probe, ulong addr, struct trap_info *ti)
-{
-	u_target = addr;
-	return user_run((ulong(*)(void))probe, ti);
-}
-
-static void expect_pf(const char *what, int c, const struct trap_info *ti, ulong err, ulong addr)
-{
-	if (check_trap(what, c, ti, VEC_PF, err, TRAP_ANY) && ti->cr2 != addr) {
-		printf("  CR2 0x%lx, want 0x%lx\n", ti->cr2, addr);
-		fail("%s: CR2", what);
-	}
-}
-
 static void error_codes(void)
 {
 	struct trap_info ti;
@@ -109,57 +83,57 @@ static void error_codes(void)
 	map(va(3), pa(3), PTE_P | PTE_U);	  /* user, read-only */
 	map(va(4), pa(4), PTE_P | PTE_W | PTE_U); /* user, writable */
 
-	c = sup(p_read, va(0) + 0x10, &ti);
+	c = probe_sup(p_read, va(0) + 0x10, &ti);
 	expect_pf("supervisor read, not present: err=0x0", c, &ti, 0, va(0) + 0x10);
-	c = sup(p_write, va(0) + 0x20, &ti);
+	c = probe_sup(p_write, va(0) + 0x20, &ti);
 	expect_pf("supervisor write, not present: err=0x2", c, &ti, PF_W, va(0) + 0x20);
-	c = user(u_read, va(0) + 0x30, &ti);
+	c = probe_user(u_read, va(0) + 0x30, &ti);
 	expect_pf("user read, not present: err=0x4", c, &ti, PF_U, va(0) + 0x30);
-	c = user(u_write, va(0) + 0x40, &ti);
+	c = probe_user(u_write, va(0) + 0x40, &ti);
 	expect_pf("user write, not present: err=0x6", c, &ti, PF_U | PF_W, va(0) + 0x40);
-	c = user(u_read, va(2) + 0x50, &ti);
+	c = probe_user(u_read, va(2) + 0x50, &ti);
 	expect_pf("user read of a supervisor page: err=0x5", c, &ti, PF_P | PF_U, va(2) + 0x50);
-	c = user(u_write, va(2) + 0x60, &ti);
+	c = probe_user(u_write, va(2) + 0x60, &ti);
 	expect_pf("user write to a supervisor page: err=0x7", c, &ti, PF_P | PF_W | PF_U,
 		  va(2) + 0x60);
-	c = user(u_read, va(3) + 0x70, &ti);
+	c = probe_user(u_read, va(3) + 0x70, &ti);
 	check(!c, "user read of a read-only user page");
-	c = user(u_write, va(3) + 0x80, &ti);
+	c = probe_user(u_write, va(3) + 0x80, &ti);
 	expect_pf("user write to a read-only user page: err=0x7", c, &ti, PF_P | PF_W | PF_U,
 		  va(3) + 0x80);
-	c = user(u_write, va(4) + 0x90, &ti);
+	c = probe_user(u_write, va(4) + 0x90, &ti);
 	check(!c && *(volatile uint32_t *)(pa(4) + 0x90) == 0x600df00d,
 	      "user write to a writable user page lands in its frame");
 
 	/* CR0.WP: supervisor writes to read-only pages (SDM Vol.3 §4.6.1). */
-	c = sup(p_write, va(1) + 0xa0, &ti);
+	c = probe_sup(p_write, va(1) + 0xa0, &ti);
 	check(!c, "CR0.WP=0: supervisor write to a read-only page succeeds");
-	c = sup(p_write, va(3) + 0xa0, &ti);
+	c = probe_sup(p_write, va(3) + 0xa0, &ti);
 	check(!c, "CR0.WP=0: supervisor write to a read-only user page succeeds");
 	write_cr0(read_cr0() | CR0_WP);
-	c = sup(p_write, va(1) + 0xb0, &ti);
+	c = probe_sup(p_write, va(1) + 0xb0, &ti);
 	expect_pf("CR0.WP=1: supervisor write to a read-only page: err=0x3", c, &ti, PF_P | PF_W,
 		  va(1) + 0xb0);
-	c = sup(p_write, va(3) + 0xb0, &ti);
+	c = probe_sup(p_write, va(3) + 0xb0, &ti);
 	expect_pf("CR0.WP=1: supervisor write to a read-only user page: err=0x3", c, &ti,
 		  PF_P | PF_W, va(3) + 0xb0);
 	write_cr0(read_cr0() & ~CR0_WP);
 
 	/* Rights combine across levels: PDE 3 is supervisor and read-only. */
 	map(TEST2_BASE, pa(5), PTE_P | PTE_W | PTE_U);
-	c = user(u_read, TEST2_BASE + 0x10, &ti);
+	c = probe_user(u_read, TEST2_BASE + 0x10, &ti);
 	expect_pf("user read, PTE user but PDE supervisor: err=0x5", c, &ti, PF_P | PF_U,
 		  TEST2_BASE + 0x10);
 	pd[3] |= PTE_U;
 	invlpg((void *)TEST2_BASE);
-	c = user(u_read, TEST2_BASE + 0x10, &ti);
+	c = probe_user(u_read, TEST2_BASE + 0x10, &ti);
 	check(!c, "user read once the PDE allows user");
-	c = user(u_write, TEST2_BASE + 0x20, &ti);
+	c = probe_user(u_write, TEST2_BASE + 0x20, &ti);
 	expect_pf("user write, PTE writable but PDE read-only: err=0x7", c, &ti,
 		  PF_P | PF_W | PF_U, TEST2_BASE + 0x20);
 
 	/* Instruction fetch: from a not-present page the fault is at the target itself. */
-	c = sup(p_call, va(0) + 0x100, &ti);
+	c = probe_sup(p_call, va(0) + 0x100, &ti);
 	check_trap("fetch from a not-present page: #PF err=0x0 at the target", c, &ti, VEC_PF, 0,
 		   va(0) + 0x100);
 	check_eq("fetch from a not-present page: CR2", ti.cr2, va(0) + 0x100);
@@ -200,7 +174,7 @@ static void accessed_dirty(void)
 	{
 		struct trap_info ti;
 
-		sup(p_write, va(9), &ti);
+		probe_sup(p_write, va(9), &ti);
 	}
 	write_cr0(read_cr0() & ~CR0_WP);
 	check(!(*pte_of(va(9)) & PTE_D), "a write that faults leaves D=0");
@@ -222,10 +196,10 @@ static void big_pages(void)
 	check_eq("4M page: write at its last dword lands 4M-4 into the frame",
 		 *(volatile uint32_t *)(BIG_PHYS + 0x3ffffc), 0x4d4d4d4d);
 	check((pd[4] & (PTE_A | PTE_D)) == (PTE_A | PTE_D), "4M page: A and D set in the PDE");
-	c = user(u_write, BIG_RO + 0x2345, &ti);
+	c = probe_user(u_write, BIG_RO + 0x2345, &ti);
 	expect_pf("4M page: user write to a read-only page: err=0x7", c, &ti, PF_P | PF_W | PF_U,
 		  BIG_RO + 0x2345);
-	c = user(u_read, BIG_RO + 0x2345, &ti);
+	c = probe_user(u_read, BIG_RO + 0x2345, &ti);
 	check(!c, "4M page: user read of a read-only user page");
 }
 
@@ -266,20 +240,20 @@ static void tlb(void)
 
 	/* Not-present entries are not cached: P 0->1 needs no invalidation (§4.10.4.3). */
 	map(va(13), 0, 0);
-	c = sup(p_read, va(13), &ti);
+	c = probe_sup(p_read, va(13), &ti);
 	check(c && ti.vector == VEC_PF, "read of a not-present page faults");
 	*pte_of(va(13)) = (uint32_t)pa(10) | PTE_P | PTE_W;
-	c = sup(p_read, va(13), &ti);
+	c = probe_sup(p_read, va(13), &ti);
 	check(!c, "after P 0->1 without INVLPG the page is mapped");
 
 	/* A #PF invalidates the faulting translation (§4.10.4.1): upgrade rights, retry. */
 	map(va(14), pa(14), PTE_P | PTE_U);
 	v = *(volatile uint32_t *)va(14);
-	c = user(u_write, va(14), &ti);
+	c = probe_user(u_write, va(14), &ti);
 	check(c && ti.vector == VEC_PF && ti.error == (PF_P | PF_W | PF_U),
 	      "user write to a read-only page faults");
 	*pte_of(va(14)) |= PTE_W;
-	c = user(u_write, va(14), &ti);
+	c = probe_user(u_write, va(14), &ti);
 	check(!c, "after the #PF and a rights upgrade without INVLPG the write succeeds");
 }
 

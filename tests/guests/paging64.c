@@ -19,15 +19,8 @@
 #include "guest.h"
 #include "desc.h"
 #include "trap.h"
+#include "paging.h"
 
-/* Supervisor probes: arg = address. */
-PROBE(p_read, "movl (%rdi), %eax\n\tret");
-PROBE(p_write, "movl $0x600df00d, (%rdi)\n\tret");
-PROBE(p_call, "call *%rdi\n\tret");
-/* User probes: the address is in u_target. */
-PROBE(u_read, "movq u_target(%rip), %rcx\n\tmovl (%rcx), %eax\n\tret");
-PROBE(u_write, "movq u_target(%rip), %rcx\n\tmovl $0x600df00d, (%rcx)\n\tret");
-PROBE(u_call, "movq u_target(%rip), %rcx\n\tcall *%rcx\n\tret");
 
 #define PTE_P	0x001ull
 #define PTE_W	0x002ull
@@ -48,7 +41,6 @@ PROBE(u_call, "movq u_target(%rip), %rcx\n\tcall *%rcx\n\tret");
 #define XD_PML4_BASE	 0x20000000000ul /* PML4E 4: the test PDPT again, XD in the PML4E */
 #define BIG_PHYS	 0x00400000ul
 
-volatile ulong u_target;
 
 static volatile uint64_t pml4[512] __attribute__((aligned(4096)));
 static volatile uint64_t pdpt_ident[512] __attribute__((aligned(4096)));
@@ -126,35 +118,6 @@ static void setup(void)
 	write_cr0(read_cr0() & ~CR0_WP);
 }
 
-static int sup(void *probe, ulong addr, struct trap_info *ti)
-{
-	return trap_catch((probe_fn)probe, (void *)addr, ti);
-}
-
-static int user(void *probe, ulong addr, struct trap_info *ti)
-{
-	u_target = addr;
-	return user_run((ulong(*)(void))probe, ti);
-}
-
-static void expect_pf(const char *what, int c, const struct trap_info *ti, ulong err, ulong addr)
-{
-	if (check_trap(what, c, ti, VEC_PF, err, TRAP_ANY) && ti->cr2 != addr) {
-		printf("  CR2 0x%lx, want 0x%lx\n", ti->cr2, addr);
-		fail("%s: CR2", what);
-	}
-}
-
-/* A reserved-bit fault: P is set as well (SDM Vol.3 §4.7). QEMU TCG 7.2 leaves P clear. */
-static void expect_rsvd(const char *what, int c, const struct trap_info *ti, ulong err, ulong addr)
-{
-	if (tcg_quirk(c && ti->vector == VEC_PF && ti->error == (err & ~(ulong)PF_P) &&
-		      ti->cr2 == addr))
-		check(true, "%s", what);
-	else
-		expect_pf(what, c, ti, err, addr);
-}
-
 static void set_nxe(bool on)
 {
 	uint64_t efer = rdmsr(MSR_EFER);
@@ -174,48 +137,48 @@ static void rights_4k(void)
 	map(va(3), pa(3), PTE_P | PTE_U); /* user, read-only */
 	map(va(4), pa(4), ALL);		  /* user, writable */
 
-	c = sup(p_read, va(0) + 0x10, &ti);
+	c = probe_sup(p_read, va(0) + 0x10, &ti);
 	expect_pf("4K: supervisor read, PTE not present: err=0x0", c, &ti, 0, va(0) + 0x10);
-	c = sup(p_write, va(0) + 0x20, &ti);
+	c = probe_sup(p_write, va(0) + 0x20, &ti);
 	expect_pf("4K: supervisor write, PTE not present: err=0x2", c, &ti, PF_W, va(0) + 0x20);
-	c = user(u_read, va(0) + 0x30, &ti);
+	c = probe_user(u_read, va(0) + 0x30, &ti);
 	expect_pf("4K: user read, PTE not present: err=0x4", c, &ti, PF_U, va(0) + 0x30);
-	c = user(u_write, va(0) + 0x40, &ti);
+	c = probe_user(u_write, va(0) + 0x40, &ti);
 	expect_pf("4K: user write, PTE not present: err=0x6", c, &ti, PF_U | PF_W, va(0) + 0x40);
-	c = sup(p_read, NP_PML4_BASE + 0x12345678, &ti);
+	c = probe_sup(p_read, NP_PML4_BASE + 0x12345678, &ti);
 	expect_pf("supervisor read, PML4E not present: err=0x0", c, &ti, 0,
 		  NP_PML4_BASE + 0x12345678);
-	c = user(u_write, NP_PML4_BASE + 0x9abcdef0, &ti);
+	c = probe_user(u_write, NP_PML4_BASE + 0x9abcdef0, &ti);
 	expect_pf("user write, PML4E not present: err=0x6", c, &ti, PF_U | PF_W,
 		  NP_PML4_BASE + 0x9abcdef0);
-	c = sup(p_read, TEST_BASE + 7 * GB + 0x1000, &ti);
+	c = probe_sup(p_read, TEST_BASE + 7 * GB + 0x1000, &ti);
 	expect_pf("supervisor read, PDPTE not present: err=0x0", c, &ti, 0,
 		  TEST_BASE + 7 * GB + 0x1000);
-	c = sup(p_write, big(300) + 0x2000, &ti);
+	c = probe_sup(p_write, big(300) + 0x2000, &ti);
 	expect_pf("supervisor write, PDE not present: err=0x2", c, &ti, PF_W, big(300) + 0x2000);
 
-	c = user(u_read, va(2) + 0x50, &ti);
+	c = probe_user(u_read, va(2) + 0x50, &ti);
 	expect_pf("4K: user read of a supervisor page: err=0x5", c, &ti, PF_P | PF_U,
 		  va(2) + 0x50);
-	c = user(u_write, va(2) + 0x60, &ti);
+	c = probe_user(u_write, va(2) + 0x60, &ti);
 	expect_pf("4K: user write to a supervisor page: err=0x7", c, &ti, PF_P | PF_W | PF_U,
 		  va(2) + 0x60);
-	c = user(u_read, va(3) + 0x70, &ti);
+	c = probe_user(u_read, va(3) + 0x70, &ti);
 	check(!c, "4K: user read of a read-only user page");
-	c = user(u_write, va(3) + 0x80, &ti);
+	c = probe_user(u_write, va(3) + 0x80, &ti);
 	expect_pf("4K: user write to a read-only user page: err=0x7", c, &ti, PF_P | PF_W | PF_U,
 		  va(3) + 0x80);
-	c = user(u_write, va(4) + 0x90, &ti);
+	c = probe_user(u_write, va(4) + 0x90, &ti);
 	check(!c && *(volatile uint32_t *)(pa(4) + 0x90) == 0x600df00d,
 	      "4K: user write to a writable user page lands in its frame");
 
-	c = sup(p_write, va(1) + 0xa0, &ti);
+	c = probe_sup(p_write, va(1) + 0xa0, &ti);
 	check(!c, "4K: CR0.WP=0: supervisor write to a read-only page succeeds");
 	write_cr0(read_cr0() | CR0_WP);
-	c = sup(p_write, va(1) + 0xb0, &ti);
+	c = probe_sup(p_write, va(1) + 0xb0, &ti);
 	expect_pf("4K: CR0.WP=1: supervisor write to a read-only page: err=0x3", c, &ti,
 		  PF_P | PF_W, va(1) + 0xb0);
-	c = sup(p_write, va(3) + 0xb0, &ti);
+	c = probe_sup(p_write, va(3) + 0xb0, &ti);
 	expect_pf("4K: CR0.WP=1: supervisor write to a read-only user page: err=0x3", c, &ti,
 		  PF_P | PF_W, va(3) + 0xb0);
 	write_cr0(read_cr0() & ~CR0_WP);
@@ -224,22 +187,22 @@ static void rights_4k(void)
 	map(va(5), pa(5), ALL);
 	pdpt_test[0] &= ~(PTE_U | PTE_W);
 	write_cr3(read_cr3());
-	c = user(u_read, va(5) + 0x10, &ti);
+	c = probe_user(u_read, va(5) + 0x10, &ti);
 	expect_pf("4K: user read, PTE user but PDPTE supervisor: err=0x5", c, &ti, PF_P | PF_U,
 		  va(5) + 0x10);
 	pdpt_test[0] |= PTE_U;
 	write_cr3(read_cr3());
-	c = user(u_write, va(5) + 0x20, &ti);
+	c = probe_user(u_write, va(5) + 0x20, &ti);
 	expect_pf("4K: user write, PTE writable but PDPTE read-only: err=0x7", c, &ti,
 		  PF_P | PF_W | PF_U, va(5) + 0x20);
 	pdpt_test[0] |= PTE_W;
 	pml4[1] &= ~PTE_U;
 	write_cr3(read_cr3());
-	c = user(u_read, va(5) + 0x30, &ti);
+	c = probe_user(u_read, va(5) + 0x30, &ti);
 	expect_pf("4K: user read, PML4E supervisor: err=0x5", c, &ti, PF_P | PF_U, va(5) + 0x30);
 	pml4[1] |= PTE_U;
 	write_cr3(read_cr3());
-	c = user(u_write, va(5) + 0x20, &ti);
+	c = probe_user(u_write, va(5) + 0x20, &ti);
 	check(!c, "4K: user write once every level allows it");
 }
 
@@ -252,23 +215,23 @@ static void rights_2m(void)
 	map_big(big(2), BIG_PHYS, PTE_P | PTE_W); /* supervisor, writable */
 	map_big(big(3), BIG_PHYS, PTE_P | PTE_U); /* user, read-only */
 
-	c = user(u_read, big(2) + 0x54320, &ti);
+	c = probe_user(u_read, big(2) + 0x54320, &ti);
 	expect_pf("2M: user read of a supervisor page: err=0x5", c, &ti, PF_P | PF_U,
 		  big(2) + 0x54320);
-	c = user(u_write, big(2) + 0x54324, &ti);
+	c = probe_user(u_write, big(2) + 0x54324, &ti);
 	expect_pf("2M: user write to a supervisor page: err=0x7", c, &ti, PF_P | PF_W | PF_U,
 		  big(2) + 0x54324);
-	c = user(u_write, big(3) + 0x100000, &ti);
+	c = probe_user(u_write, big(3) + 0x100000, &ti);
 	expect_pf("2M: user write to a read-only user page: err=0x7", c, &ti, PF_P | PF_W | PF_U,
 		  big(3) + 0x100000);
-	c = user(u_read, big(3) + 0x100000, &ti);
+	c = probe_user(u_read, big(3) + 0x100000, &ti);
 	check(!c, "2M: user read of a read-only user page");
 	write_cr0(read_cr0() | CR0_WP);
-	c = sup(p_write, big(1) + 0x1f0000, &ti);
+	c = probe_sup(p_write, big(1) + 0x1f0000, &ti);
 	expect_pf("2M: CR0.WP=1: supervisor write to a read-only page: err=0x3", c, &ti,
 		  PF_P | PF_W, big(1) + 0x1f0000);
 	write_cr0(read_cr0() & ~CR0_WP);
-	c = sup(p_write, big(1) + 0x1f0000, &ti);
+	c = probe_sup(p_write, big(1) + 0x1f0000, &ti);
 	check(!c, "2M: CR0.WP=0: supervisor write to a read-only page succeeds");
 
 	*(volatile uint32_t *)(BIG_PHYS + 0x123450) = 0xb16b00b5;
@@ -292,48 +255,48 @@ static void nx(void)
 	memcpy(frames[6] + 0x200, code, sizeof(code));
 	map(va(6), pa(6), ALL);
 	check_eq("code fetched through a 4K mapping runs", ((ulong(*)(void))fn)(), 0x1234);
-	c = sup(p_call, va(0) + 0x100, &ti);
+	c = probe_sup(p_call, va(0) + 0x100, &ti);
 	check_trap("fetch from a not-present page, NXE=0: #PF err=0x0 at the target", c, &ti,
 		   VEC_PF, 0, va(0) + 0x100);
 	check_eq("fetch from a not-present page: CR2", ti.cr2, va(0) + 0x100);
 
 	set_nxe(true);
-	c = sup(p_call, va(0) + 0x100, &ti);
+	c = probe_sup(p_call, va(0) + 0x100, &ti);
 	check_trap("fetch from a not-present page, NXE=1: #PF err=0x10 at the target", c, &ti,
 		   VEC_PF, PF_I, va(0) + 0x100);
 	check_eq("fetch from a not-present page, NXE=1: CR2", ti.cr2, va(0) + 0x100);
-	c = user(u_call, va(0) + 0x104, &ti);
+	c = probe_user(u_call, va(0) + 0x104, &ti);
 	expect_pf("user fetch from a not-present page, NXE=1: err=0x14", c, &ti, PF_U | PF_I,
 		  va(0) + 0x104);
 	map(va(6), pa(6), ALL | PTE_XD);
-	c = sup(p_call, fn, &ti);
+	c = probe_sup(p_call, fn, &ti);
 	check_trap("4K: supervisor fetch from an XD page: #PF err=0x11 at the target", c, &ti,
 		   VEC_PF, PF_P | PF_I, fn);
 	check_eq("4K: supervisor fetch from an XD page: CR2", ti.cr2, fn);
-	c = user(u_call, fn, &ti);
+	c = probe_user(u_call, fn, &ti);
 	expect_pf("4K: user fetch from an XD page: err=0x15", c, &ti, PF_P | PF_U | PF_I, fn);
-	c = sup(p_read, fn, &ti);
+	c = probe_sup(p_read, fn, &ti);
 	check(!c, "4K: data read of an XD page");
 	map(va(6), pa(6), ALL);
 	pd_test[0] |= PTE_XD;
 	invlpg((void *)fn);
-	c = sup(p_call, fn, &ti);
+	c = probe_sup(p_call, fn, &ti);
 	expect_pf("4K: fetch under an XD PDE: err=0x11", c, &ti, PF_P | PF_I, fn);
 	pd_test[0] &= ~PTE_XD;
 	invlpg((void *)fn);
-	c = sup(p_call, XD_PML4_BASE + (fn - TEST_BASE), &ti);
+	c = probe_sup(p_call, XD_PML4_BASE + (fn - TEST_BASE), &ti);
 	expect_pf("4K: fetch under an XD PML4E: err=0x11", c, &ti, PF_P | PF_I,
 		  XD_PML4_BASE + (fn - TEST_BASE));
-	c = sup(p_read, XD_PML4_BASE + (fn - TEST_BASE), &ti);
+	c = probe_sup(p_read, XD_PML4_BASE + (fn - TEST_BASE), &ti);
 	check(!c, "4K: data read under an XD PML4E");
 	check_eq("4K: code runs again once XD is clear", ((ulong(*)(void))fn)(), 0x1234);
 
 	memcpy((void *)(BIG_PHYS + 0x180000), code, sizeof(code));
 	map_big(big(4), BIG_PHYS, ALL | PTE_XD);
-	c = sup(p_call, big(4) + 0x180000, &ti);
+	c = probe_sup(p_call, big(4) + 0x180000, &ti);
 	expect_pf("2M: supervisor fetch from an XD page: err=0x11", c, &ti, PF_P | PF_I,
 		  big(4) + 0x180000);
-	c = user(u_call, big(4) + 0x180000, &ti);
+	c = probe_user(u_call, big(4) + 0x180000, &ti);
 	expect_pf("2M: user fetch from an XD page: err=0x15", c, &ti, PF_P | PF_U | PF_I,
 		  big(4) + 0x180000);
 	map_big(big(4), BIG_PHYS, ALL);
@@ -350,45 +313,45 @@ static void reserved(void)
 
 	frames[7][0x300] = 0xc3;
 	map(va(7), pa(7), ALL | PTE_XD);
-	c = sup(p_read, va(7) + 0x10, &ti);
+	c = probe_sup(p_read, va(7) + 0x10, &ti);
 	expect_rsvd("4K: read, XD set with NXE=0: err=0x9", c, &ti, PF_P | PF_RSVD, va(7) + 0x10);
-	c = sup(p_write, va(7) + 0x14, &ti);
+	c = probe_sup(p_write, va(7) + 0x14, &ti);
 	expect_rsvd("4K: write, XD set with NXE=0: err=0xb", c, &ti, PF_P | PF_W | PF_RSVD,
 		    va(7) + 0x14);
-	c = user(u_read, va(7) + 0x18, &ti);
+	c = probe_user(u_read, va(7) + 0x18, &ti);
 	expect_rsvd("4K: user read, XD set with NXE=0: err=0xd", c, &ti, PF_P | PF_U | PF_RSVD,
 		    va(7) + 0x18);
-	c = sup(p_call, fn, &ti);
+	c = probe_sup(p_call, fn, &ti);
 	expect_rsvd("4K: fetch, XD set with NXE=0: err=0x9", c, &ti, PF_P | PF_RSVD, fn);
 	map(va(7), pa(7), ALL);
-	c = sup(p_read, XD_PML4_BASE + (va(7) - TEST_BASE), &ti);
+	c = probe_sup(p_read, XD_PML4_BASE + (va(7) - TEST_BASE), &ti);
 	expect_rsvd("4K: read, XD set in the PML4E with NXE=0: err=0x9", c, &ti, PF_P | PF_RSVD,
 		    XD_PML4_BASE + (va(7) - TEST_BASE));
-	c = sup(p_read, RSVD_PML4_BASE + (va(7) - TEST_BASE), &ti);
+	c = probe_sup(p_read, RSVD_PML4_BASE + (va(7) - TEST_BASE), &ti);
 	expect_rsvd("4K: read, PML4E.PS set: err=0x9", c, &ti, PF_P | PF_RSVD,
 		    RSVD_PML4_BASE + (va(7) - TEST_BASE));
-	c = user(u_write, RSVD_PML4_BASE + (va(7) - TEST_BASE), &ti);
+	c = probe_user(u_write, RSVD_PML4_BASE + (va(7) - TEST_BASE), &ti);
 	expect_rsvd("4K: user write, PML4E.PS set: err=0xf", c, &ti, PF_P | PF_W | PF_U | PF_RSVD,
 		    RSVD_PML4_BASE + (va(7) - TEST_BASE));
-	c = sup(p_read, va(7) + 0x1c, &ti);
+	c = probe_sup(p_read, va(7) + 0x1c, &ti);
 	check(!c, "4K: read through a valid PML4E");
 
 	map_big(big(5), BIG_PHYS, ALL | RSVD_13);
-	c = sup(p_read, big(5) + 0x20, &ti);
+	c = probe_sup(p_read, big(5) + 0x20, &ti);
 	expect_rsvd("2M: read, PDE bit 13 set: err=0x9", c, &ti, PF_P | PF_RSVD, big(5) + 0x20);
-	c = user(u_write, big(5) + 0x24, &ti);
+	c = probe_user(u_write, big(5) + 0x24, &ti);
 	expect_rsvd("2M: user write, PDE bit 13 set: err=0xf", c, &ti,
 		    PF_P | PF_W | PF_U | PF_RSVD, big(5) + 0x24);
 	set_nxe(true);
-	c = sup(p_call, big(5) + 0x180000, &ti);
+	c = probe_sup(p_call, big(5) + 0x180000, &ti);
 	expect_rsvd("2M: fetch, PDE bit 13 set, NXE=1: err=0x19", c, &ti, PF_P | PF_RSVD | PF_I,
 		    big(5) + 0x180000);
-	c = sup(p_read, big(5) + 0x28, &ti);
+	c = probe_sup(p_read, big(5) + 0x28, &ti);
 	expect_rsvd("2M: read, PDE bit 13 set, NXE=1: err=0x9", c, &ti, PF_P | PF_RSVD,
 		    big(5) + 0x28);
 	set_nxe(false);
 	map_big(big(5), BIG_PHYS, ALL);
-	c = sup(p_read, big(5) + 0x20, &ti);
+	c = probe_sup(p_read, big(5) + 0x20, &ti);
 	check(!c, "2M: read once the reserved bit is clear");
 }
 
@@ -420,7 +383,7 @@ static void one_gig(void)
 	if (cpu_has_1g_pages()) {
 		bool ok;
 
-		c = sup(p_read, HUGE_BASE + HUGE_OFF, &ti);
+		c = probe_sup(p_read, HUGE_BASE + HUGE_OFF, &ti);
 		ok = !c && *(volatile uint32_t *)(HUGE_BASE + HUGE_OFF) == 0x1ea7f00d;
 		*(volatile uint32_t *)(HUGE_BASE + BIG_PHYS + 0x1ffff0) = 0x600d600d;
 		check(ok && *(volatile uint32_t *)(BIG_PHYS + 0x1ffff0) == 0x600d600d &&
@@ -428,42 +391,42 @@ static void one_gig(void)
 		      "PDPTE.PS: a 1G page (maps its frame, sets A and D) or a reserved bit");
 		*e = 0 | PDE_PS | PTE_P | PTE_U;
 		write_cr3(read_cr3());
-		c = user(u_write, HUGE_BASE + HUGE_OFF, &ti);
+		c = probe_user(u_write, HUGE_BASE + HUGE_OFF, &ti);
 		expect_pf("PDPTE.PS: user write to a read-only 1G page (err=0x7) or a reserved bit",
 			  c, &ti, PF_P | PF_W | PF_U, HUGE_BASE + HUGE_OFF);
 		*e = 0 | PDE_PS | PTE_P | PTE_W;
 		write_cr3(read_cr3());
-		c = user(u_read, HUGE_BASE + HUGE_OFF, &ti);
+		c = probe_user(u_read, HUGE_BASE + HUGE_OFF, &ti);
 		expect_pf("PDPTE.PS: user read of a supervisor 1G page (err=0x5) or a reserved bit",
 			  c, &ti, PF_P | PF_U, HUGE_BASE + HUGE_OFF);
 		*e = 0 | PDE_PS | ALL | RSVD_13;
 		write_cr3(read_cr3());
-		c = sup(p_read, HUGE_BASE + HUGE_OFF, &ti);
+		c = probe_sup(p_read, HUGE_BASE + HUGE_OFF, &ti);
 		expect_rsvd("PDPTE.PS: 1G page with bit 13 set (err=0x9) or a reserved bit", c, &ti,
 			    PF_P | PF_RSVD, HUGE_BASE + HUGE_OFF);
 		set_nxe(true);
 		*e = 0 | PDE_PS | ALL | PTE_XD;
 		write_cr3(read_cr3());
 		memcpy((void *)(BIG_PHYS + 0x180000), code, sizeof(code));
-		c = sup(p_call, HUGE_BASE + BIG_PHYS + 0x180000, &ti);
+		c = probe_sup(p_call, HUGE_BASE + BIG_PHYS + 0x180000, &ti);
 		expect_pf("PDPTE.PS: fetch from an XD 1G page (err=0x11) or a reserved bit", c, &ti,
 			  PF_P | PF_I, HUGE_BASE + BIG_PHYS + 0x180000);
 		set_nxe(false);
 	} else {
-		c = sup(p_read, HUGE_BASE + HUGE_OFF, &ti);
+		c = probe_sup(p_read, HUGE_BASE + HUGE_OFF, &ti);
 		expect_rsvd_1g("PDPTE.PS: a 1G page (maps its frame, sets A and D) or a reserved bit",
 			    c, &ti, PF_P | PF_RSVD, HUGE_BASE + HUGE_OFF);
-		c = user(u_write, HUGE_BASE + HUGE_OFF, &ti);
+		c = probe_user(u_write, HUGE_BASE + HUGE_OFF, &ti);
 		expect_rsvd_1g("PDPTE.PS: user write to a read-only 1G page (err=0x7) or a reserved bit",
 			    c, &ti, PF_P | PF_W | PF_U | PF_RSVD, HUGE_BASE + HUGE_OFF);
-		c = user(u_read, HUGE_BASE + HUGE_OFF, &ti);
+		c = probe_user(u_read, HUGE_BASE + HUGE_OFF, &ti);
 		expect_rsvd_1g("PDPTE.PS: user read of a supervisor 1G page (err=0x5) or a reserved bit",
 			    c, &ti, PF_P | PF_U | PF_RSVD, HUGE_BASE + HUGE_OFF);
-		c = sup(p_read, HUGE_BASE + HUGE_OFF + 4, &ti);
+		c = probe_sup(p_read, HUGE_BASE + HUGE_OFF + 4, &ti);
 		expect_rsvd_1g("PDPTE.PS: 1G page with bit 13 set (err=0x9) or a reserved bit", c, &ti,
 			    PF_P | PF_RSVD, HUGE_BASE + HUGE_OFF + 4);
 		set_nxe(true);
-		c = sup(p_call, HUGE_BASE + BIG_PHYS + 0x180000, &ti);
+		c = probe_sup(p_call, HUGE_BASE + BIG_PHYS + 0x180000, &ti);
 		expect_rsvd_1g("PDPTE.PS: fetch from an XD 1G page (err=0x11) or a reserved bit", c,
 			    &ti, PF_P | PF_RSVD | PF_I, HUGE_BASE + BIG_PHYS + 0x180000);
 		set_nxe(false);
@@ -499,7 +462,7 @@ static void accessed_dirty(void)
 	{
 		struct trap_info ti;
 
-		sup(p_write, va(10), &ti);
+		probe_sup(p_write, va(10), &ti);
 	}
 	write_cr0(read_cr0() & ~CR0_WP);
 	check_eq("4K: a write that faults leaves D=0", ad(pte_of(va(10))) & PTE_D, 0);
