@@ -202,7 +202,7 @@ static inline uint32_t fx_errcode(void)
 }
 
 /* The block at rip under the current mode, built on a miss; fails the test on a fault. */
-static struct soft_block *fx_block(uint64_t rip)
+static inline struct soft_block *fx_block(uint64_t rip)
 {
 	struct soft_block *volatile b = NULL;
 
