@@ -23,10 +23,12 @@
 
 struct fx {
 	struct accel *a;
-	struct accel_vcpu *cpu;
+	struct accel_vcpu *cpu; /* the vCPU the helpers work on: cpus[0] unless fx_use() */
 	struct soft_vcpu *v;
 	struct soft_cpu *c;
 	uint8_t *ram;
+	unsigned ncpus;
+	struct accel_vcpu *cpus[2];
 };
 
 static struct fx fx;
@@ -49,24 +51,46 @@ static inline int fx_mmio(void *opaque, int cpu, uint64_t gpa, void *data, unsig
 
 static struct accel_io_handler fx_io = { .pio = fx_pio, .mmio = fx_mmio };
 
-static inline void fx_setup(void)
+static inline void fx_use(unsigned i)
 {
-	struct accel_vm_params vp = { .ncpus = 1, .io = &fx_io };
+	ck_assert_uint_lt(i, fx.ncpus);
+	fx.cpu = fx.cpus[i];
+	fx.v = (struct soft_vcpu *)fx.cpu;
+	fx.c = &fx.v->c;
+}
+
+static inline void fx_setup_n(unsigned ncpus)
+{
+	struct accel_vm_params vp = { .ncpus = ncpus, .io = &fx_io };
 
 	memset(&fx, 0, sizeof(fx));
+	ck_assert_uint_le(ncpus, 2);
 	ck_assert_int_eq(accel_soft_ops.vm_create(&vp, &fx.a), 0);
 	fx.ram = aligned_alloc(4096, FX_RAM_SIZE);
 	ck_assert_ptr_nonnull(fx.ram);
 	memset(fx.ram, 0, FX_RAM_SIZE);
 	ck_assert_int_eq(accel_soft_ops.set_memory_region(fx.a, 0, 0, FX_RAM_SIZE, fx.ram, 0), 0);
-	ck_assert_int_eq(accel_soft_ops.vcpu_create(fx.a, 0, &fx.cpu), 0);
-	fx.v = (struct soft_vcpu *)fx.cpu;
-	fx.c = &fx.v->c;
+	fx.ncpus = ncpus;
+	for (unsigned i = 0; i < ncpus; i++)
+		ck_assert_int_eq(accel_soft_ops.vcpu_create(fx.a, i, &fx.cpus[i]), 0);
+	fx_use(0);
+}
+
+static inline void fx_setup(void)
+{
+	fx_setup_n(1);
+}
+
+/* Two vCPUs; the second is only ever driven by fx_exec() and fx_block(), never run. */
+static inline void fx_setup2(void)
+{
+	fx_setup_n(2);
 }
 
 static inline void fx_teardown(void)
 {
-	accel_soft_ops.vcpu_destroy(fx.cpu);
+	for (unsigned i = 0; i < fx.ncpus; i++)
+		accel_soft_ops.vcpu_destroy(fx.cpus[i]);
 	accel_soft_ops.vm_destroy(fx.a);
 	free(fx.ram);
 }

@@ -503,6 +503,34 @@ START_TEST(test_frame_dma_write_to_code_invalidates_on_next_run)
 }
 END_TEST
 
+/* --- several vCPUs --- */
+
+START_TEST(test_frame_store_by_another_vcpu_kills_the_frame)
+{
+	/* vCPU 0 analyses 1000: mov al, 0x11; hlt */
+	static const uint8_t code[] = { 0xb0, 0x11, 0xf4 };
+	fx_put(CODE, code, sizeof(code));
+	fx_prot32(0);
+	struct soft_block *b = fx_block(CODE);
+	ck_assert_uint_eq(b->insn[0].imm, 0x11);
+
+	/* vCPU 1 stores over the imm8: mov byte [0x1001], 0x22 (c6 05 01 10 00 00 22) */
+	fx_use(1);
+	fx_prot32(0);
+	fx.c->rip = 0x3000;
+	ck_assert_int_eq(FX_EXEC(0xc6, 0x05, 0x01, 0x10, 0x00, 0x00, 0x22), -1);
+	ck_assert_uint_eq(fx.ram[CODE + 1], 0x22);
+
+	/* queued for vCPU 0, which applies it between two blocks */
+	fx_use(0);
+	ck_assert(soft_frames_dirty(fx.v));
+	ck_assert(atomic_load(&fx.c->events) & SOFT_EV_FLUSH);
+	soft_frames_maintain(fx.v);
+	ck_assert_uint_eq(fx.v->st.frames_invalidated, 1);
+	ck_assert_uint_eq(fx_block(CODE)->insn[0].imm, 0x22);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("soft_frame");
@@ -531,7 +559,11 @@ int main(void)
 	tcase_add_test(w, test_frame_guest_store_into_own_block_runs_new_bytes);
 	tcase_add_test(w, test_frame_guest_store_to_data_on_code_page_spares_frame);
 	tcase_add_test(w, test_frame_dma_write_to_code_invalidates_on_next_run);
+	TCase *smp = tcase_create("smp");
+	tcase_add_checked_fixture(smp, fx_setup2, fx_teardown);
+	tcase_add_test(smp, test_frame_store_by_another_vcpu_kills_the_frame);
 	suite_add_tcase(s, b);
+	suite_add_tcase(s, smp);
 	suite_add_tcase(s, st);
 	suite_add_tcase(s, w);
 	return cove_check_run(s);
