@@ -599,6 +599,35 @@ START_TEST(test_seg_long_mode_system_descriptor_must_fit_the_limit)
 }
 END_TEST
 
+/* --- several vCPUs --- */
+
+START_TEST(test_seg_store_by_another_vcpu_drops_the_entry)
+{
+	/* vCPU 1 with the same GDT, as an SMP guest's CPUs share descriptor pages */
+	fx_use(1);
+	prot_gdt();
+	fx_use(0);
+	prot_gdt();
+	ck_assert_int_eq(mov_sreg(S_FS, SEL_DATA3), -1);
+	ck_assert_uint_eq(fx.c->seg[S_FS].base, 0x40000);
+	uint64_t inv = st()->invalidations;
+
+	/* vCPU 1 rewrites base bits 23:16 */
+	fx_use(1);
+	ck_assert_int_eq(store8(GDT + SEL_DATA3 + 4, 0x07), -1);
+	ck_assert_uint_eq(fx.ram[GDT + SEL_DATA3 + 4], 0x07);
+	/*
+	 * vCPU 0, between two blocks (what its monitor does), then reloads FS: the
+	 * descriptor comes from the table (SDM Vol.3 §3.4.3), as vCPU 1 left it.
+	 */
+	fx_use(0);
+	soft_frames_maintain(fx.v);
+	ck_assert_int_eq(mov_sreg(S_FS, SEL_DATA3), -1);
+	ck_assert_uint_eq(fx.c->seg[S_FS].base, 0x70000);
+	ck_assert_uint_eq(st()->invalidations, inv + 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("soft_seg");
@@ -623,7 +652,11 @@ int main(void)
 	tcase_add_test(ck, test_seg_privilege_rules_at_cpl3);
 	tcase_add_test(ck, test_seg_lldt_and_ltr_checks);
 	tcase_add_test(ck, test_seg_long_mode_system_descriptor_must_fit_the_limit);
+	TCase *smp = tcase_create("smp");
+	tcase_add_checked_fixture(smp, fx_setup2, fx_teardown);
+	tcase_add_test(smp, test_seg_store_by_another_vcpu_drops_the_entry);
 	suite_add_tcase(s, sh);
+	suite_add_tcase(s, smp);
 	suite_add_tcase(s, ck);
 	return cove_check_run(s);
 }
