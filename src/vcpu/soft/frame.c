@@ -481,6 +481,9 @@ static struct soft_block *block_build(struct soft_vcpu *v, struct soft_frame *f,
 	b->hnext = f->blocks[h];
 	f->blocks[h] = b;
 	cover(f, off, pos);
+	/* the next linear page maps this one again: the tail is at its start */
+	if (straddle && gpa2 == (f->key & SOFT_PAGE_MASK))
+		cover(f, 0, pos - SOFT_PAGE_SIZE);
 	v->frames->blocks++;
 	v->st.blocks_built++;
 	return b;

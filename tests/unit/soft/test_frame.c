@@ -409,6 +409,38 @@ START_TEST(test_frame_straddling_instruction_is_a_block_on_both_pages)
 }
 END_TEST
 
+START_TEST(test_frame_straddle_into_an_alias_of_its_own_page_covers_both_ends)
+{
+	/* 32-bit paging: linear 0x400000 and 0x401000 both map the page at 0x10000 */
+	struct kvm_sregs s;
+	fx_prot32(0);
+	fx_put64(0x20000 + 1 * 4, 0x21000 | 3); /* PDE 1 (0x400000): page table at 0x21000 */
+	uint32_t pte = 0x10000 | 3;
+	fx_put(0x21000, &pte, 4);
+	fx_put(0x21004, &pte, 4);
+	ck_assert_int_eq(accel_soft_ops.get_sregs(fx.cpu, &s), 0);
+	s.cr3 = 0x20000;
+	s.cr0 |= X86_CR0_PG;
+	ck_assert_int_eq(accel_soft_ops.set_sregs(fx.cpu, &s), 0);
+	/* 400ffe: mov eax, 0x12345678, its last three bytes at 0x10000 again; 401003: hlt */
+	static const uint8_t head[] = { 0xb8, 0x78 }, tail[] = { 0x56, 0x34, 0x12, 0xf4 };
+	fx_put(0x10ffe, head, sizeof(head));
+	fx_put(0x10000, tail, sizeof(tail));
+
+	ck_assert_uint_eq(fx_run(0x400ffe), 0x401004);
+	ck_assert_uint_eq(fx.c->gpr[R_AX], 0x12345678);
+	struct soft_block *b = fx_block(0x400ffe);
+	ck_assert(b->straddle);
+	ck_assert_uint_eq(b->gpa2, 0x10000);
+	/* the tail is at the start of the same page: a write there kills the frame */
+	fx.ram[0x10001] = 0x9a;
+	soft_frame_written(fx.v->vm, fx.c, 0x10001, 1);
+	ck_assert_uint_eq(fx.v->st.frames_invalidated, 1);
+	ck_assert_uint_eq(fx_run(0x400ffe), 0x401004);
+	ck_assert_uint_eq(fx.c->gpr[R_AX], 0x129a5678);
+}
+END_TEST
+
 START_TEST(test_frame_write_kills_only_frames_whose_bytes_it_hits)
 {
 	fx_prot32(0);
@@ -555,6 +587,7 @@ int main(void)
 	tcase_add_test(st, test_frame_stub_into_unanalysed_page_goes_through_lookup);
 	tcase_add_test(st, test_frame_stub_never_links_to_a_block_of_another_cpl);
 	tcase_add_test(w, test_frame_straddling_instruction_is_a_block_on_both_pages);
+	tcase_add_test(w, test_frame_straddle_into_an_alias_of_its_own_page_covers_both_ends);
 	tcase_add_test(w, test_frame_write_kills_only_frames_whose_bytes_it_hits);
 	tcase_add_test(w, test_frame_guest_store_into_own_block_runs_new_bytes);
 	tcase_add_test(w, test_frame_guest_store_to_data_on_code_page_spares_frame);
