@@ -165,6 +165,28 @@ START_TEST(test_frame_16bit_targets_wrap_at_64k)
 }
 END_TEST
 
+START_TEST(test_frame_16bit_fall_through_wraps_to_offset_0)
+{
+	/*
+	 * IP wraps at 64K also between instructions: the one after a 1-byte
+	 * instruction at ffff is at cs:0000 (8086 behaviour, kept by later
+	 * CPUs; os2museum "Does (E)IP wrap around in 16-bit segments?"). With
+	 * CS = 0x1010, cs:0000 is linear 0x10100, not the byte after 0x200ff.
+	 */
+	fx_real(0x1010);
+	fx.ram[0x200fe] = 0x90;				     /* fffe: nop */
+	fx.ram[0x200ff] = 0x40;				     /* ffff: inc ax */
+	fx_put(0x20100, (uint8_t[]){ 0xb0, 0x66, 0xf4 }, 3); /* not code: mov al, 0x66; hlt */
+	fx_put(0x10100, (uint8_t[]){ 0xb0, 0x11, 0xf4 }, 3); /* 0000: mov al, 0x11; hlt */
+	struct soft_block *b = fx_block(0xfffe);
+	ck_assert_uint_eq(b->n, 2);
+	ck_assert_uint_eq(b->stub[1].rip, 0);
+	ck_assert_ptr_null(soft_block_next(fx.c, b)); /* pattern.c's look-ahead: not 0x20100 */
+	ck_assert_uint_eq(fx_run(0xfffe), 3);
+	ck_assert_uint_eq(fx.c->gpr[R_AX] & 0xff, 0x11);
+}
+END_TEST
+
 START_TEST(test_frame_interrupts_and_far_transfers_end_blocks_without_stubs)
 {
 	fx_prot32(0);
@@ -578,6 +600,7 @@ int main(void)
 	tcase_add_test(b, test_frame_block_ends_at_page_end_and_falls_into_next_page);
 	tcase_add_test(b, test_frame_near_jumps_and_calls_end_blocks_with_their_targets);
 	tcase_add_test(b, test_frame_16bit_targets_wrap_at_64k);
+	tcase_add_test(b, test_frame_16bit_fall_through_wraps_to_offset_0);
 	tcase_add_test(b, test_frame_interrupts_and_far_transfers_end_blocks_without_stubs);
 	tcase_add_test(b, test_frame_64bit_system_transfers_end_blocks_without_stubs);
 	tcase_add_test(b, test_frame_unsafe_instructions_end_blocks_without_stubs);
