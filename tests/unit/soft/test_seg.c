@@ -599,6 +599,67 @@ START_TEST(test_seg_long_mode_system_descriptor_must_fit_the_limit)
 }
 END_TEST
 
+START_TEST(test_seg_null_ss_only_in_64bit_mode_below_ring3)
+{
+	long_gdt(GDT, 0x7f);
+	/* SDM Vol.3 §5.4.1.1 and Vol.2 MOV "64-Bit Mode Exceptions": RPL = CPL < 3 */
+	ck_assert_int_eq(mov_sreg(S_SS, 0), -1);
+	ck_assert(fx.c->seg[S_SS].unusable);
+	ck_assert_uint_eq(fx.c->seg[S_SS].dpl, 0);
+	ck_assert_uint_eq(fx.c->cpl, 0);
+	LOAD_FAULTS(S_SS, 3, X86_EXC_GP, 0);
+	/* compatibility mode is not 64-bit mode: a null SS is #GP(0) as in protected mode */
+	struct kvm_sregs s;
+	ck_assert_int_eq(accel_soft_ops.get_sregs(fx.cpu, &s), 0);
+	s.cs.l = 0;
+	s.cs.db = 1;
+	s.ss = fx_flat(0x10, 0x3, 0, true, false);
+	ck_assert_int_eq(accel_soft_ops.set_sregs(fx.cpu, &s), 0);
+	ck_assert(!fx.c->code64);
+	LOAD_FAULTS(S_SS, 0, X86_EXC_GP, 0);
+}
+END_TEST
+
+/* --- remapped tables --- */
+
+#define GDT_LA 0x40000000ull /* linear; PT[0] maps it to GDT or GDT2 */
+#define LM_PT  (FX_PML4 + 0x4000)
+#define GDT_B  0xa000ull /* page aligned, for a PTE */
+
+START_TEST(test_seg_cr3_write_and_invlpg_drop_the_shadow_of_a_remapped_gdt)
+{
+	long_gdt(GDT, 0x7f);
+	/* PDPT[1] -> PD -> PT: 4K pages at 1G */
+	fx_put64(FX_PML4 + 0x1000 + 8, (FX_PML4 + 0x3000) | 3);
+	fx_put64(FX_PML4 + 0x3000, LM_PT | 3);
+	fx_put64(LM_PT, GDT | 3);
+	memcpy(fx.ram + GDT_B, fx.ram + GDT, 0x80);
+	put_desc(GDT, SEL_DATA, desc(0x11000, FLAT, DATA | 1, F_G | F_DB));
+	put_desc(GDT_B, SEL_DATA, desc(0x22000, FLAT, DATA | 1, F_G | F_DB));
+	ck_assert_int_eq(lgdt(GDT_LA, 0x7f), -1);
+	ck_assert_int_eq(mov_sreg(S_FS, SEL_DATA), -1);
+	ck_assert_uint_eq(fx.c->seg[S_FS].base, 0x11000);
+
+	/* invlpg of another page keeps the shadow; of the GDT's page drops it */
+	uint64_t inv = st()->invalidations;
+	fx.c->gpr[R_AX] = GDT_LA + 0x1000;
+	ck_assert_int_eq(FX_EXEC(0x0f, 0x01, 0x38), -1); /* invlpg [rax] */
+	ck_assert_uint_eq(st()->invalidations, inv);
+	fx_put64(LM_PT, GDT_B | 3); /* the guest remaps the GDT's page */
+	fx.c->gpr[R_AX] = GDT_LA;
+	ck_assert_int_eq(FX_EXEC(0x0f, 0x01, 0x38), -1);
+	ck_assert_uint_gt(st()->invalidations, inv);
+	ck_assert_int_eq(mov_sreg(S_FS, SEL_DATA), -1);
+	ck_assert_uint_eq(fx.c->seg[S_FS].base, 0x22000);
+	/* back, and a mov cr3 (same value) */
+	fx_put64(LM_PT, GDT | 3);
+	fx.c->gpr[R_AX] = fx.c->cr3;
+	ck_assert_int_eq(FX_EXEC(0x0f, 0x22, 0xd8), -1); /* mov cr3, rax */
+	ck_assert_int_eq(mov_sreg(S_FS, SEL_DATA), -1);
+	ck_assert_uint_eq(fx.c->seg[S_FS].base, 0x11000);
+}
+END_TEST
+
 /* --- several vCPUs --- */
 
 START_TEST(test_seg_store_by_another_vcpu_drops_the_entry)
@@ -652,6 +713,8 @@ int main(void)
 	tcase_add_test(ck, test_seg_privilege_rules_at_cpl3);
 	tcase_add_test(ck, test_seg_lldt_and_ltr_checks);
 	tcase_add_test(ck, test_seg_long_mode_system_descriptor_must_fit_the_limit);
+	tcase_add_test(ck, test_seg_null_ss_only_in_64bit_mode_below_ring3);
+	tcase_add_test(sh, test_seg_cr3_write_and_invlpg_drop_the_shadow_of_a_remapped_gdt);
 	TCase *smp = tcase_create("smp");
 	tcase_add_checked_fixture(smp, fx_setup2, fx_teardown);
 	tcase_add_test(smp, test_seg_store_by_another_vcpu_drops_the_entry);
