@@ -248,6 +248,34 @@ START_TEST(test_frame_unsafe_instructions_end_blocks_without_stubs)
 }
 END_TEST
 
+START_TEST(test_frame_undecodable_bytes_end_the_block_before_them)
+{
+	fx_prot32(0);
+	static const uint8_t code[] = {
+		0x90,	    /* 1000: nop */
+		0x0f, 0x04, /* 1001: no instruction */
+	};
+	fx_put(CODE, code, sizeof(code));
+	struct soft_block *b = fx_block(CODE);
+
+	ck_assert_uint_eq(b->n, 1);
+	ck_assert(b->stub[1].has_rip);
+	ck_assert_uint_eq(b->stub[1].rip, CODE + 1);
+	/* reached, it is #UD with rip at it */
+	fx.c->rip = CODE + 1;
+	ck_assert_int_eq(FX_RAISED(soft_block_lookup(fx.c, CODE + 1)), X86_EXC_UD);
+	ck_assert_uint_eq(fx.c->rip, CODE + 1);
+	/* 16 bytes (15 prefixes and a nop) is #GP(0) (SDM Vol.2 §2.3.11) */
+	memset(fx.ram + 0x1100, 0x66, 15);
+	fx.ram[0x1100 + 15] = 0x90;
+	fx.c->rip = 0x1100;
+	ck_assert_int_eq(FX_RAISED(soft_block_lookup(fx.c, 0x1100)), X86_EXC_GP);
+	ck_assert_uint_eq(fx_errcode(), 0);
+	/* 15 bytes is an instruction */
+	ck_assert_uint_eq(fx_block(0x1101)->insn[0].len, 15);
+}
+END_TEST
+
 START_TEST(test_frame_same_bytes_decode_per_mode)
 {
 	static const uint8_t code[] = { 0x48, 0x05, 0x01, 0x00, 0x00, 0x00, 0xeb, 0xfe };
@@ -480,10 +508,15 @@ START_TEST(test_frame_write_kills_only_frames_whose_bytes_it_hits)
 	soft_frame_written(fx.v->vm, fx.c, CODE - 4, 4);
 	ck_assert_uint_eq(fx.v->st.frames_invalidated, 0);
 	ck_assert_uint_eq(soft_frames_live(fx.v), 1);
+	/* a second frame on the page, at CPL 3: a write to the code kills both */
+	fx_prot32(3);
+	fx_block(CODE);
+	fx_prot32(0);
+	ck_assert_uint_eq(soft_frames_live(fx.v), 2);
 	/* an unaligned range whose last byte is the first code byte: killed */
 	uint64_t epoch = fx.v->chain_epoch;
 	soft_frame_written(fx.v->vm, fx.c, CODE - 4, 5);
-	ck_assert_uint_eq(fx.v->st.frames_invalidated, 1);
+	ck_assert_uint_eq(fx.v->st.frames_invalidated, 2);
 	ck_assert_uint_gt(fx.v->chain_epoch, epoch);
 	soft_frames_maintain(fx.v);
 	ck_assert_uint_eq(soft_frames_live(fx.v), 0);
@@ -604,6 +637,7 @@ int main(void)
 	tcase_add_test(b, test_frame_interrupts_and_far_transfers_end_blocks_without_stubs);
 	tcase_add_test(b, test_frame_64bit_system_transfers_end_blocks_without_stubs);
 	tcase_add_test(b, test_frame_unsafe_instructions_end_blocks_without_stubs);
+	tcase_add_test(b, test_frame_undecodable_bytes_end_the_block_before_them);
 	tcase_add_test(b, test_frame_same_bytes_decode_per_mode);
 	tcase_add_test(b, test_frame_aliased_rips_get_their_own_blocks_in_one_frame);
 	tcase_add_test(st, test_frame_stub_chains_to_analysed_block_of_same_mode);
