@@ -772,6 +772,13 @@ bool soft_watch_page(struct soft_cpu *c, uint64_t la, unsigned kind, uint64_t *g
 	uint32_t err;
 	bool writable = false;
 
+	/*
+	 * Only this vCPU's stores see its watch set (ram_written): another
+	 * vCPU's store to the page would leave the shadow stale. With more than
+	 * one vCPU, seg.c checks entries against guest memory instead.
+	 */
+	if (soft_vm_ncpus(c->vm) > 1)
+		return false;
 	if (soft_long_mode(c) && !canonical(la))
 		return false;
 	la &= la_mask(c);

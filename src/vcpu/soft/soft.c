@@ -242,6 +242,11 @@ uint64_t soft_vm_mem_generation(struct soft_vm *vm)
 	return atomic_load(&vm->mem_gen);
 }
 
+unsigned soft_vm_ncpus(struct soft_vm *vm)
+{
+	return vm->ncpus;
+}
+
 void soft_vm_flush_others(struct soft_cpu *c)
 {
 	struct soft_vm *vm = c->vm;
