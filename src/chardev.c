@@ -145,8 +145,7 @@ static void input_ended(struct chardev *c)
 		drop_client(c);
 		return;
 	}
-	/* poll() reports POLLHUP whatever the events asked for */
-	c->hup_watch = g_unix_fd_source_new(c->in_fd, G_IO_ERR);
+	c->hup_watch = g_unix_fd_source_new(c->in_fd, G_IO_HUP | G_IO_ERR);
 	g_source_set_callback(c->hup_watch, G_SOURCE_FUNC(client_hup), c, NULL);
 	g_source_attach(c->hup_watch, iothread_context(c->io));
 }
