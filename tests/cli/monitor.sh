@@ -8,6 +8,7 @@
 #          powerdown lets the guest power off: exit 0, sockets and pidfile gone.
 #   run 2: a stale socket file is replaced, --virtio-console unix: is a socket too, quit while
 #          paused ends cove with status 0 and removes its files.
+#   run 3: SIGTERM ends cove with 143 and removes its files.
 # Waits have generous safety limits only; nothing here measures speed. POSIX sh on purpose: the
 # nested-KVM harness runs it under busybox with --accel kvm (tests/nested/monitor.sh).
 #
@@ -18,7 +19,7 @@ if [ $# -gt 2 ] && [ "$1" = --accel ]; then
 	accel=$2
 	shift 2
 fi
-[ $# -eq 2 ] || { sed -n '3,17p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '3,15p' "$0" >&2; exit 2; }
 cove=$1
 guest=$2
 command -v socat >/dev/null || { echo "monitor.sh: socat is missing (scripts/deps.sh)" >&2; exit 2; }
@@ -158,4 +159,17 @@ reap "$cpid"
 [ ! -e "$tmp/S" ] && [ ! -e "$tmp/M" ] && [ ! -e "$tmp/V" ] && [ ! -e "$tmp/P" ] &&
 	ok "run 2: sockets and pidfile removed" || bad "run 2: left behind: $(ls "$tmp")"
 [ ! -s "$tmp/err2" ] || bad "run 2 stderr: $(cat "$tmp/err2")"
+
+# ---- run 3: SIGTERM (what a manager sends to destroy a VM) ----
+"$cove" run --accel "$accel" --kernel "$guest" --console "unix:$tmp/S" --monitor "$tmp/M" \
+	--pidfile "$tmp/P" </dev/null >"$tmp/out3" 2>"$tmp/err3" &
+cpid=$!
+pids="$pids $cpid"
+wait_until 60 test -s "$tmp/P" || { bad "run 3: no pidfile"; exit 1; }
+expect_reply "run 3: status" running status
+kill -TERM "$cpid"
+reap "$cpid"
+[ "$st" = 143 ] && ok "SIGTERM: exit status 143" || bad "SIGTERM: exit status $st, want 143"
+[ ! -e "$tmp/S" ] && [ ! -e "$tmp/M" ] && [ ! -e "$tmp/P" ] &&
+	ok "run 3: sockets and pidfile removed" || bad "run 3: left behind: $(ls "$tmp")"
 exit "$fail"
