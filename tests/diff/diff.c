@@ -178,6 +178,26 @@ static void report(const struct opts *o, uint64_t index, const struct diff_seq *
 	printf("\n  compared      ");
 	print_flags(fmask);
 	printf("\n");
+	for (unsigned x = 0; x < 16; x++) {
+		const uint8_t *v[3] = { s->init.xmm[x], nat ? nat->xmm[x] : NULL,
+					soft ? soft->xmm[x] : NULL };
+
+		printf("  xmm%-2u", x);
+		for (unsigned k = 0; k < 3; k++) {
+			uint64_t lo = 0, hi = 0;
+
+			if (v[k]) {
+				memcpy(&lo, v[k], 8);
+				memcpy(&hi, v[k] + 8, 8);
+			}
+			printf(" %016" PRIx64 "%016" PRIx64, hi, lo);
+		}
+		printf("%s\n", nat && soft && memcmp(nat->xmm[x], soft->xmm[x], 16) ? "  <-- differs"
+									 : "");
+	}
+	printf("  mxcsr initial %#06x host %#06x soft %#06x%s\n", s->init.mxcsr,
+	       nat ? nat->mxcsr : 0, soft ? soft->mxcsr : 0,
+	       nat && soft && nat->mxcsr != soft->mxcsr ? "  <-- differs" : "");
 	if (nmem && smem) {
 		unsigned shown = 0;
 
@@ -221,7 +241,8 @@ static bool run_both(struct diff_soft *soft, const struct diff_seq *s, uint64_t 
 	snprintf(r->why, sizeof(r->why), "final state differs");
 	return !memcmp(r->nat.gpr, r->soft.gpr, sizeof(r->nat.gpr)) &&
 	       !((r->nat.rflags ^ r->soft.rflags) & r->fmask) &&
-	       !memcmp(r->nmem, r->smem, DIFF_MEM_SIZE);
+	       !memcmp(r->nat.xmm, r->soft.xmm, sizeof(r->nat.xmm)) &&
+	       r->nat.mxcsr == r->soft.mxcsr && !memcmp(r->nmem, r->smem, DIFF_MEM_SIZE);
 }
 
 /*

@@ -35,6 +35,8 @@
 struct diff_regs {
 	uint64_t gpr[16];
 	uint64_t rflags;
+	uint8_t xmm[16][16];
+	uint32_t mxcsr; /* exceptions stay masked: a sequence never faults */
 };
 
 struct diff_seq {

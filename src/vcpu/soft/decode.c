@@ -854,6 +854,17 @@ static int pick_fpu(const ZydisDecodedInstruction *zi, struct soft_insn *i, cons
 	default:
 		break;
 	}
+	switch (m) {
+	case ZYDIS_MNEMONIC_CVTSS2SI:
+	case ZYDIS_MNEMONIC_CVTTSS2SI:
+	case ZYDIS_MNEMONIC_CVTSD2SI:
+	case ZYDIS_MNEMONIC_CVTTSD2SI:
+		/* a general register destination, the source may be memory: no XMM operand */
+		i->osz = d->size[0];
+		return EXEC(sse_cvt_to_int), 0;
+	default:
+		break;
+	}
 	if (!d->xmm)
 		return -ENOENT;
 	i->osz2 = d->msize;
@@ -877,12 +888,6 @@ static int pick_fpu(const ZydisDecodedInstruction *zi, struct soft_insn *i, cons
 	case ZYDIS_MNEMONIC_CVTSI2SD:
 		i->osz2 = d->size[1];
 		return EXEC(sse_cvt_from_int), 0;
-	case ZYDIS_MNEMONIC_CVTSS2SI:
-	case ZYDIS_MNEMONIC_CVTTSS2SI:
-	case ZYDIS_MNEMONIC_CVTSD2SI:
-	case ZYDIS_MNEMONIC_CVTTSD2SI:
-		i->osz = d->size[0];
-		return EXEC(sse_cvt_to_int), 0;
 	case ZYDIS_MNEMONIC_MOVAPS:
 	case ZYDIS_MNEMONIC_MOVAPD:
 	case ZYDIS_MNEMONIC_MOVDQA:
