@@ -33,7 +33,6 @@
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8 };
 
-
 uint64_t diff_rand(uint64_t *rng)
 {
 	/* splitmix64 */
@@ -927,10 +926,9 @@ static bool f_nop(struct gen *g)
 }
 
 static bool (*const forms[])(struct gen *g) = {
-	f_alu,	  f_alu, f_alu,	 f_unary, f_shift,  f_shift, f_shxd, f_mul,
-	f_div,	  f_bt,	 f_scan, f_bswap, f_xchg,   f_cond,  f_cond, f_movx,
-	f_movsxd, f_lea, f_mov,	 f_misc,  f_string, f_stack, f_nop, gen_sse,
-	gen_sse,  gen_sse_move,
+	f_alu,	  f_alu,   f_alu,  f_unary, f_shift, f_shift,	   f_shxd,   f_mul,   f_div, f_bt,
+	f_scan,	  f_bswap, f_xchg, f_cond,  f_cond,  f_movx,	   f_movsxd, f_lea,   f_mov, f_misc,
+	f_string, f_stack, f_nop,  gen_sse, gen_sse, gen_sse_move, gen_x87,  gen_x87,
 };
 
 /* --- disassembly and exclusions --- */

@@ -31,8 +31,12 @@ unsigned gen_pick_reg(struct gen *g, unsigned size, bool written);
 void gen_flags(struct gen *g, uint64_t defined, uint64_t undefined);
 
 /* gen_sse.c: the SSE/SSE2 forms, and the initial XMM registers and MXCSR. */
+/* [pointer + disp] in the data page for size bytes; 16 means aligned, 17 unaligned. */
+struct enc_rm gen_mem_rm(struct gen *g, unsigned size);
 bool gen_sse(struct gen *g);
 bool gen_sse_move(struct gen *g);
 void gen_sse_init(struct gen *g);
+/* gen_x87.c: the x87 forms (the stack starts empty, FCW 0x37f). */
+bool gen_x87(struct gen *g);
 
 #endif

@@ -148,7 +148,7 @@ static struct enc_rm xmm_rm(unsigned x)
 }
 
 /* [ptr + disp] for size bytes in the data page; aligned to 16 for an aligned 16-byte operand. */
-static struct enc_rm mem_rm(struct gen *g, unsigned msize)
+struct enc_rm gen_mem_rm(struct gen *g, unsigned msize)
 {
 	unsigned p = g->ptr[gen_rnd(g, 2)], size = msize == M16U ? 16 : msize;
 	uint64_t target = DIFF_MEM + gen_rnd(g, (unsigned)DIFF_DATA_SIZE - size + 1);
@@ -163,7 +163,7 @@ static struct enc_rm mem_rm(struct gen *g, unsigned msize)
 
 static struct enc_rm src_rm(struct gen *g, unsigned msize)
 {
-	return gen_rnd(g, 3) == 0 ? mem_rm(g, msize) : xmm_rm(gen_rnd(g, 16));
+	return gen_rnd(g, 3) == 0 ? gen_mem_rm(g, msize) : xmm_rm(gen_rnd(g, 16));
 }
 
 static void sse(struct gen *g, const struct sse_op *o, unsigned regf, bool digit,
@@ -217,7 +217,7 @@ bool gen_sse(struct gen *g)
 		unsigned size = gen_rnd(g, 2) ? 8 : 4;
 
 		m = gen_rnd(g, 3) == 0
-			    ? mem_rm(g, size)
+			    ? gen_mem_rm(g, size)
 			    : (struct enc_rm){ .reg = (uint8_t)gen_pick_reg(g, size, false),
 					       .base = ENC_NOREG,
 					       .index = ENC_NOREG };
@@ -269,7 +269,7 @@ bool gen_sse(struct gen *g)
 		} else if (w == 1) {
 			struct sse_op o = { 1, 0, 0xc4, M4 };
 			m = gen_rnd(g, 3) == 0
-				    ? mem_rm(g, 2)
+				    ? gen_mem_rm(g, 2)
 				    : (struct enc_rm){ .reg = (uint8_t)gen_pick_reg(g, 4, false),
 						       .base = ENC_NOREG,
 						       .index = ENC_NOREG };
@@ -327,7 +327,7 @@ bool gen_sse_move(struct gen *g)
 		struct sse_op o = { 1, 0, to_xmm ? 0x6e : 0x7e, M4 };
 
 		m = gen_rnd(g, 3) == 0
-			    ? mem_rm(g, size)
+			    ? gen_mem_rm(g, size)
 			    : (struct enc_rm){ .reg = (uint8_t)gen_pick_reg(g, size, !to_xmm),
 					       .base = ENC_NOREG,
 					       .index = ENC_NOREG };
@@ -343,7 +343,7 @@ bool gen_sse_move(struct gen *g)
 	bool mem_only = (k >= 10 && k <= 13 && (store || mv[k].p66)) || k >= 14;
 	struct sse_op o = { mv[k].p66, mv[k].pfx, store ? mv[k].store : mv[k].load, mv[k].msize };
 
-	m = mem_only || gen_rnd(g, 3) == 0 ? mem_rm(g, mv[k].msize) : xmm_rm(gen_rnd(g, 16));
+	m = mem_only || gen_rnd(g, 3) == 0 ? gen_mem_rm(g, mv[k].msize) : xmm_rm(gen_rnd(g, 16));
 	sse(g, &o, gen_rnd(g, 16), false, &m, 4, 0, 0);
 	return true;
 }

@@ -192,6 +192,11 @@ int diff_native_run(const struct diff_seq *s, struct diff_regs *out, uint8_t *me
 	memcpy(out->gpr, BLK->gpr, sizeof(out->gpr));
 	out->rflags = BLK->rflags;
 	memcpy(&out->mxcsr, BLK->guest_fx + FX_MXCSR, 4);
+	memcpy(&out->fcw, BLK->guest_fx + FX_FCW, 2);
+	memcpy(&out->fsw, BLK->guest_fx + 2, 2);
+	out->ftw = BLK->guest_fx[4];
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(out->st[k], BLK->guest_fx + 32 + 16 * k, 10);
 	memcpy(out->xmm, BLK->guest_fx + FX_XMM, sizeof(out->xmm));
 	memcpy(mem, (void *)DIFF_MEM, DIFF_MEM_SIZE);
 	return 0;

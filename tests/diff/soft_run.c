@@ -307,6 +307,11 @@ int diff_soft_run(struct diff_soft *d, const struct diff_seq *s, uint64_t rip,
 	out->rflags = soft_flags_get(c);
 	memcpy(out->xmm, c->fpu.fx.xmm, sizeof(out->xmm));
 	out->mxcsr = c->fpu.fx.mxcsr;
+	out->fcw = c->fpu.fx.fcw;
+	out->fsw = c->fpu.fx.fsw;
+	out->ftw = c->fpu.fx.ftw;
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(out->st[k], &c->fpu.fx.st[k], 10);
 	memcpy(mem, d->vm.ram + (DIFF_MEM - RAM_BASE), DIFF_MEM_SIZE);
 	return 0;
 }

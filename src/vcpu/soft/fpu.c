@@ -345,8 +345,11 @@ static void env_load(struct soft_cpu *c, const struct soft_insn *i, uint64_t ea,
 	}
 }
 
-static void env_apply(struct soft_fpu *f, const struct env_img *e)
+/* keep: the physical registers keep their contents under the new TOP (fldenv, not frstor). */
+static void env_apply(struct soft_fpu *f, const struct env_img *e, bool keep)
 {
+	if (keep)
+		soft_x87_set_top(f, (e->fsw >> 11) & 7);
 	f->fx.fcw = e->fcw;
 	f->fx.fsw = e->fsw;
 	f->fx.ftw = abridged_tag(e->ftw);
@@ -374,7 +377,7 @@ void soft_x87_fldenv(struct soft_cpu *c, const struct soft_insn *i)
 	struct env_img e;
 
 	env_load(c, i, ea_of(c, i), &e);
-	env_apply(&c->fpu, &e);
+	env_apply(&c->fpu, &e, true);
 }
 
 void soft_x87_fnsave(struct soft_cpu *c, const struct soft_insn *i)
@@ -401,5 +404,5 @@ void soft_x87_frstor(struct soft_cpu *c, const struct soft_insn *i)
 	for (unsigned k = 0; k < 8; k++)
 		get_bytes(c, i, ea, n + 10 * k, (uint8_t *)&st[k], 10);
 	memcpy(c->fpu.fx.st, st, sizeof(st));
-	env_apply(&c->fpu, &e);
+	env_apply(&c->fpu, &e, false);
 }

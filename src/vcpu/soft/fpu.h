@@ -90,6 +90,8 @@ void soft_x87_update_es(struct soft_fpu *f);
 struct soft_insn;
 /* fninit: FCW 0x37f, FSW 0, every register empty, pointers 0 (SDM Vol.2 FINIT). */
 void soft_x87_init(struct soft_fpu *f);
+/* Moves TOP, the physical registers keeping their contents (fninit, fldenv). */
+void soft_x87_set_top(struct soft_fpu *f, unsigned top);
 void soft_x87_fnstenv(struct soft_cpu *c, const struct soft_insn *i);
 void soft_x87_fldenv(struct soft_cpu *c, const struct soft_insn *i);
 void soft_x87_fnsave(struct soft_cpu *c, const struct soft_insn *i);

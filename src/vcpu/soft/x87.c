@@ -18,125 +18,11 @@
 
 #include "exec.h"
 #include "fpu.h"
+#include "x87_host.h"
 
 #define FCW_PC_RC 0x0f00u
 
 static const struct soft_f80 indefinite = { .mant = 0xc000000000000000ull, .sexp = 0xffff };
-
-/* --- the host unit --- */
-
-struct x87_io {
-	struct soft_f80 in[2];	/* ST(0), ST(1) on the host */
-	struct soft_f80 out[3]; /* what is left on the host stack, top first */
-	union {
-		uint64_t u64;
-		struct soft_f80 f80;
-	} m; /* a memory operand */
-	uint16_t cw, sw;
-};
-
-typedef void (*x87_fn)(struct x87_io *io);
-
-#define STORE1 "fstpt %[o0]\n\t"
-#define STORE2 STORE1 "fstpt %[o1]\n\t"
-#define STORE3 STORE2 "fstpt %[o2]\n\t"
-
-/* Loads in[1] and in[0], runs text, reads the status word and pops nleft values into out[]. */
-#define X87_FN(name, text, store)                                                                  \
-	static void name(struct x87_io *io)                                                        \
-	{                                                                                          \
-		uint16_t hcw;                                                                      \
-		asm volatile("fnstcw %[hcw]\n\t"                                                   \
-			     "fldcw %[cw]\n\t"                                                     \
-			     "fnclex\n\t"                                                          \
-			     "fldt %[i1]\n\t"                                                      \
-			     "fldt %[i0]\n\t" text "\n\t"                                          \
-			     "fnstsw %[sw]\n\t"                                                    \
-			     "fnclex\n\t" store "fldcw %[hcw]"                                     \
-			     : [hcw] "=m"(hcw), [sw] "=m"(io->sw), [o0] "=m"(io->out[0]),          \
-			       [o1] "=m"(io->out[1]), [o2] "=m"(io->out[2]), [mo] "+m"(io->m)      \
-			     : [cw] "m"(io->cw), [i0] "m"(io->in[0]), [i1] "m"(io->in[1])          \
-			     : "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)",         \
-			       "st(7)");                                                           \
-	}
-
-/* st0 = st0 op st1 (no AT&T operand reversal with %st as destination) */
-X87_FN(h_add, "fadd %%st(1), %%st", STORE2)
-X87_FN(h_mul, "fmul %%st(1), %%st", STORE2)
-X87_FN(h_sub, "fsub %%st(1), %%st", STORE2)
-X87_FN(h_div, "fdiv %%st(1), %%st", STORE2)
-X87_FN(h_com, "fcom %%st(1)", STORE2)
-X87_FN(h_ucom, "fucom %%st(1)", STORE2)
-/* st0 = st0 op m */
-X87_FN(h_add_m32, "fadds %[mo]", STORE2)
-X87_FN(h_mul_m32, "fmuls %[mo]", STORE2)
-X87_FN(h_com_m32, "fcoms %[mo]", STORE2)
-X87_FN(h_sub_m32, "fsubs %[mo]", STORE2)
-X87_FN(h_subr_m32, "fsubrs %[mo]", STORE2)
-X87_FN(h_div_m32, "fdivs %[mo]", STORE2)
-X87_FN(h_divr_m32, "fdivrs %[mo]", STORE2)
-X87_FN(h_add_m64, "faddl %[mo]", STORE2)
-X87_FN(h_mul_m64, "fmull %[mo]", STORE2)
-X87_FN(h_com_m64, "fcoml %[mo]", STORE2)
-X87_FN(h_sub_m64, "fsubl %[mo]", STORE2)
-X87_FN(h_subr_m64, "fsubrl %[mo]", STORE2)
-X87_FN(h_div_m64, "fdivl %[mo]", STORE2)
-X87_FN(h_divr_m64, "fdivrl %[mo]", STORE2)
-X87_FN(h_add_i16, "fiadds %[mo]", STORE2)
-X87_FN(h_mul_i16, "fimuls %[mo]", STORE2)
-X87_FN(h_com_i16, "ficoms %[mo]", STORE2)
-X87_FN(h_sub_i16, "fisubs %[mo]", STORE2)
-X87_FN(h_subr_i16, "fisubrs %[mo]", STORE2)
-X87_FN(h_div_i16, "fidivs %[mo]", STORE2)
-X87_FN(h_divr_i16, "fidivrs %[mo]", STORE2)
-X87_FN(h_add_i32, "fiaddl %[mo]", STORE2)
-X87_FN(h_mul_i32, "fimull %[mo]", STORE2)
-X87_FN(h_com_i32, "ficoml %[mo]", STORE2)
-X87_FN(h_sub_i32, "fisubl %[mo]", STORE2)
-X87_FN(h_subr_i32, "fisubrl %[mo]", STORE2)
-X87_FN(h_div_i32, "fidivl %[mo]", STORE2)
-X87_FN(h_divr_i32, "fidivrl %[mo]", STORE2)
-/* loads: the converted value is out[0] */
-X87_FN(h_ld_m32, "flds %[mo]", STORE3)
-X87_FN(h_ld_m64, "fldl %[mo]", STORE3)
-X87_FN(h_ild_16, "filds %[mo]", STORE3)
-X87_FN(h_ild_32, "fildl %[mo]", STORE3)
-X87_FN(h_ild_64, "fildll %[mo]", STORE3)
-X87_FN(h_bld, "fbld %[mo]", STORE3)
-X87_FN(h_ld1, "fld1", STORE3)
-X87_FN(h_ldl2t, "fldl2t", STORE3)
-X87_FN(h_ldl2e, "fldl2e", STORE3)
-X87_FN(h_ldpi, "fldpi", STORE3)
-X87_FN(h_ldlg2, "fldlg2", STORE3)
-X87_FN(h_ldln2, "fldln2", STORE3)
-X87_FN(h_ldz, "fldz", STORE3)
-/* stores of in[0] to m */
-X87_FN(h_st_m32, "fsts %[mo]", STORE2)
-X87_FN(h_st_m64, "fstl %[mo]", STORE2)
-X87_FN(h_ist_16, "fists %[mo]", STORE2)
-X87_FN(h_ist_32, "fistl %[mo]", STORE2)
-X87_FN(h_ist_64, "fld %%st(0)\n\tfistpll %[mo]", STORE2)
-X87_FN(h_istt_16, "fld %%st(0)\n\tfisttps %[mo]", STORE2)
-X87_FN(h_istt_32, "fld %%st(0)\n\tfisttpl %[mo]", STORE2)
-X87_FN(h_istt_64, "fld %%st(0)\n\tfisttpll %[mo]", STORE2)
-X87_FN(h_bstp, "fld %%st(0)\n\tfbstp %[mo]", STORE2)
-/* on ST(0) [and ST(1)] */
-X87_FN(h_tst, "ftst", STORE2)
-X87_FN(h_xam, "fxam", STORE2)
-X87_FN(h_sqrt, "fsqrt", STORE2)
-X87_FN(h_rndint, "frndint", STORE2)
-X87_FN(h_sin, "fsin", STORE2)
-X87_FN(h_cos, "fcos", STORE2)
-X87_FN(h_f2xm1, "f2xm1", STORE2)
-X87_FN(h_scale, "fscale", STORE2)
-X87_FN(h_prem, "fprem", STORE2)
-X87_FN(h_prem1, "fprem1", STORE2)
-X87_FN(h_yl2x, "fyl2x", STORE1)
-X87_FN(h_yl2xp1, "fyl2xp1", STORE1)
-X87_FN(h_patan, "fpatan", STORE1)
-X87_FN(h_ptan, "fptan", STORE3)
-X87_FN(h_sincos, "fsincos", STORE3)
-X87_FN(h_xtract, "fxtract", STORE3)
 
 /* --- the register stack --- */
 
@@ -217,6 +103,11 @@ static bool unmasked(const struct soft_fpu *f, unsigned flags)
 	return flags & ~f->fx.fcw & FSW_EXC;
 }
 
+static bool is_nan(const struct soft_f80 *v)
+{
+	return (v->sexp & 0x7fff) == 0x7fff && (v->mant << 1);
+}
+
 /* ST(k) as a source; an empty one is a stack underflow: *fl gets IE|SF, the value is the
  * indefinite. */
 static struct soft_f80 src(const struct soft_fpu *f, unsigned k, unsigned *fl)
@@ -229,11 +120,11 @@ static struct soft_f80 src(const struct soft_fpu *f, unsigned k, unsigned *fl)
 }
 
 /* Runs fn on the host with the guest's precision and rounding; returns IE..PE (and SF from fl). */
-static unsigned host(const struct soft_fpu *f, x87_fn fn, struct x87_io *io)
+static unsigned host(const struct soft_fpu *f, unsigned fn, struct x87_io *io)
 {
 	io->cw = (uint16_t)((f->fx.fcw & (FCW_PC_RC | FSW_OE | FSW_UE | FSW_PE)) | 0x40 | FSW_IE |
 			    FSW_DE | FSW_ZE);
-	fn(io);
+	soft_x87_host[fn](io);
 	return io->sw & FSW_EXC;
 }
 
@@ -251,7 +142,8 @@ static void result(struct soft_fpu *f, unsigned k, const struct x87_io *io, unsi
 		flag(f, fl);
 		return;
 	}
-	put(f, k, &io->out[0]);
+	/* the masked response to a stack underflow is the indefinite, whatever the operation */
+	put(f, k, (fl & FSW_SF) ? &indefinite : &io->out[0]);
 	set_c1(f, !(fl & FSW_SF) && (io->sw & FSW_C1));
 	flag(f, fl);
 	if (pop_after)
@@ -297,15 +189,15 @@ static void store_m80(struct soft_cpu *c, const struct soft_insn *i, uint64_t ea
 
 enum { OP_ADD, OP_MUL, OP_COM, OP_COMP, OP_SUB, OP_SUBR, OP_DIV, OP_DIVR };
 
-static const x87_fn arith_mem[4][8] = {
-	{ h_add_m32, h_mul_m32, h_com_m32, h_com_m32, h_sub_m32, h_subr_m32, h_div_m32,
-	  h_divr_m32 },
-	{ h_add_i32, h_mul_i32, h_com_i32, h_com_i32, h_sub_i32, h_subr_i32, h_div_i32,
-	  h_divr_i32 },
-	{ h_add_m64, h_mul_m64, h_com_m64, h_com_m64, h_sub_m64, h_subr_m64, h_div_m64,
-	  h_divr_m64 },
-	{ h_add_i16, h_mul_i16, h_com_i16, h_com_i16, h_sub_i16, h_subr_i16, h_div_i16,
-	  h_divr_i16 },
+static const uint8_t arith_mem[4][8] = {
+	{ XH_add_m32, XH_mul_m32, XH_com_m32, XH_com_m32, XH_sub_m32, XH_subr_m32, XH_div_m32,
+	  XH_divr_m32 },
+	{ XH_add_i32, XH_mul_i32, XH_com_i32, XH_com_i32, XH_sub_i32, XH_subr_i32, XH_div_i32,
+	  XH_divr_i32 },
+	{ XH_add_m64, XH_mul_m64, XH_com_m64, XH_com_m64, XH_sub_m64, XH_subr_m64, XH_div_m64,
+	  XH_divr_m64 },
+	{ XH_add_i16, XH_mul_i16, XH_com_i16, XH_com_i16, XH_sub_i16, XH_subr_i16, XH_div_i16,
+	  XH_divr_i16 },
 };
 
 /* C3 C2 C0 of a comparison, or the condition codes of a failed one (all set: unordered). */
@@ -348,7 +240,8 @@ static void arith_memory(struct soft_cpu *c, const struct soft_insn *i, unsigned
  */
 static void arith_reg(struct soft_cpu *c, unsigned esc, unsigned op, unsigned k)
 {
-	static const x87_fn fn[8] = { h_add, h_mul, h_com, h_com, h_sub, h_sub, h_div, h_div };
+	static const uint8_t fn[8] = { XH_add, XH_mul, XH_com, XH_com,
+				       XH_sub, XH_sub, XH_div, XH_div };
 	struct soft_fpu *f = &c->fpu;
 	struct x87_io io;
 	unsigned fl = 0, dst = 0, other = k;
@@ -371,7 +264,7 @@ static void arith_reg(struct soft_cpu *c, unsigned esc, unsigned op, unsigned k)
 		result(f, dst, &io, fl, esc == 6);
 }
 
-static void load_value(struct soft_fpu *f, x87_fn fn, struct x87_io *io)
+static void load_value(struct soft_fpu *f, unsigned fn, struct x87_io *io)
 {
 	unsigned fl = 0;
 
@@ -389,7 +282,7 @@ static void load_value(struct soft_fpu *f, x87_fn fn, struct x87_io *io)
 }
 
 /* fst/fist/fisttp/fbstp to memory of size bytes; pop for the p forms. */
-static void store_value(struct soft_cpu *c, const struct soft_insn *i, x87_fn fn, unsigned size,
+static void store_value(struct soft_cpu *c, const struct soft_insn *i, unsigned fn, unsigned size,
 			bool pop_after)
 {
 	struct soft_fpu *f = &c->fpu;
@@ -419,7 +312,7 @@ static void store_value(struct soft_cpu *c, const struct soft_insn *i, x87_fn fn
 }
 
 /* fld m32/m64/m80, fild, fbld */
-static void load_memory(struct soft_cpu *c, const struct soft_insn *i, x87_fn fn, unsigned size)
+static void load_memory(struct soft_cpu *c, const struct soft_insn *i, unsigned fn, unsigned size)
 {
 	struct soft_fpu *f = &c->fpu;
 	struct x87_io io;
@@ -431,7 +324,7 @@ static void load_memory(struct soft_cpu *c, const struct soft_insn *i, x87_fn fn
 	} else {
 		io.m.u64 = soft_mem_read(c, i->seg, ea, size);
 	}
-	if (!fn) {
+	if (fn == XH_COUNT) {
 		/* fld m80: the bits as they are, no conversion and no exception */
 		if (!push_room(f))
 			return;
@@ -453,7 +346,7 @@ enum { U_REPLACE, U_POP, U_PUSH };
 #define U_CC	1
 #define U_RANGE 2
 
-static void on_stack(struct soft_fpu *f, x87_fn fn, unsigned nin, int kind, unsigned how)
+static void on_stack(struct soft_fpu *f, unsigned fn, unsigned nin, int kind, unsigned how)
 {
 	bool cc = how & U_CC;
 
@@ -463,10 +356,36 @@ static void on_stack(struct soft_fpu *f, x87_fn fn, unsigned nin, int kind, unsi
 	io.in[0] = src(f, 0, &fl);
 	io.in[1] = nin > 1 ? src(f, 1, &fl) : indefinite;
 	io.m.u64 = 0;
+	if (fl & FSW_SF) {
+		/* an empty operand: underflow (before any overflow), the results are the indefinite
+		 */
+		set_c1(f, false);
+		if (how & (U_RANGE | U_CC))
+			f->fx.fsw &= ~FSW_C2;
+		flag(f, fl);
+		if (unmasked(f, FSW_IE))
+			return;
+		if (kind == U_POP) {
+			put(f, 1, &indefinite);
+			pop(f);
+			return;
+		}
+		put(f, 0, &indefinite);
+		if (kind == U_PUSH)
+			push(f, &indefinite);
+		return;
+	}
 	if (kind == U_PUSH && valid(f, 7)) {
-		/* fptan/fsincos/fxtract into a full stack: overflow */
+		/* fptan/fsincos/fxtract into a full stack: overflow; masked, both results
+		 * indefinite */
 		set_c1(f, true);
+		if (how & U_RANGE)
+			f->fx.fsw &= ~FSW_C2;
 		flag(f, FSW_IE | FSW_SF);
+		if (unmasked(f, FSW_IE))
+			return;
+		put(f, 0, &indefinite);
+		push(f, &indefinite);
 		return;
 	}
 	fl |= host(f, fn, &io);
@@ -476,10 +395,14 @@ static void on_stack(struct soft_fpu *f, x87_fn fn, unsigned nin, int kind, unsi
 	}
 	if ((how & U_RANGE) && (io.sw & FSW_C2)) {
 		f->fx.fsw |= FSW_C2;
+		set_c1(f, false);
 		flag(f, fl);
 		return;
 	}
-	f->fx.fsw &= ~FSW_C2;
+	if (how & U_RANGE)
+		f->fx.fsw &= ~FSW_C2;
+	if (fl & FSW_SF) /* underflow: the results are the indefinite */
+		io.out[0] = io.out[1] = indefinite;
 	switch (kind) {
 	case U_REPLACE:
 		put(f, 0, &io.out[0]);
@@ -493,9 +416,12 @@ static void on_stack(struct soft_fpu *f, x87_fn fn, unsigned nin, int kind, unsi
 		push(f, &io.out[0]);
 		break;
 	}
-	if (cc)
+	if (cc && !(fl & FSW_SF) && !is_nan(&io.out[0]))
 		f->fx.fsw = (uint16_t)((f->fx.fsw & ~(FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3)) |
 				       (io.sw & (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3)));
+	else if (cc)
+		f->fx.fsw &=
+			~(FSW_C1 | FSW_C2); /* a NaN or empty operand: "complete", C0/C3 kept */
 	else
 		set_c1(f, !(fl & FSW_SF) && (io.sw & FSW_C1));
 	flag(f, fl);
@@ -511,7 +437,7 @@ static void comi(struct soft_cpu *c, unsigned k, bool unordered_ok, bool pop_aft
 	io.in[0] = src(f, 0, &fl);
 	io.in[1] = src(f, k, &fl);
 	io.m.u64 = 0;
-	fl |= host(f, unordered_ok ? h_ucom : h_com, &io);
+	fl |= host(f, unordered_ok ? XH_ucom : XH_com, &io);
 	if (unmasked(f, fl & (FSW_IE | FSW_DE))) {
 		flag(f, fl);
 		return;
@@ -520,7 +446,10 @@ static void comi(struct soft_cpu *c, unsigned k, bool unordered_ok, bool pop_aft
 	uint64_t r = ((sw & FSW_C3) ? X86_ZF : 0) | ((sw & FSW_C2) ? X86_PF : 0) |
 		     ((sw & FSW_C0) ? X86_CF : 0);
 	soft_flags_put(c, X86_ARITH_FLAGS, r);
-	set_c1(f, false);
+	/* C1 = 0 after a stack underflow, else left alone as AMD's fcomi does (the SDM clears it)
+	 */
+	if (fl & FSW_SF)
+		set_c1(f, false);
 	flag(f, fl);
 	if (pop_after)
 		pop(f);
@@ -547,8 +476,21 @@ static void fcmov(struct soft_cpu *c, unsigned esc, unsigned reg, unsigned k)
 		put(f, 0, &v);
 }
 
+void soft_x87_set_top(struct soft_fpu *f, unsigned top)
+{
+	struct soft_f80 st[8];
+	unsigned old = top_of(f);
+
+	/* the registers are kept ST-relative: R(p) stays where it is */
+	for (unsigned k = 0; k < 8; k++)
+		st[k] = f->fx.st[(top + k - old) & 7];
+	memcpy(f->fx.st, st, sizeof(st));
+	set_top(f, top);
+}
+
 void soft_x87_init(struct soft_fpu *f)
 {
+	soft_x87_set_top(f, 0);
 	f->fx.fcw = 0x37f;
 	f->fx.fsw = 0;
 	f->fx.ftw = 0;
@@ -569,21 +511,21 @@ static void fxam(struct soft_fpu *f)
 	struct x87_io io;
 	io.in[0] = io.in[1] = f->fx.st[0];
 	io.m.u64 = 0;
-	host(f, h_xam, &io);
+	host(f, XH_xam, &io);
 	f->fx.fsw |= io.sw & (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3);
 }
 
 /* D9 E0-FF: the operations on ST(0) with no operand. */
 static void d9_misc(struct soft_cpu *c, unsigned reg, unsigned rm)
 {
-	static const x87_fn consts[8] = { h_ld1,   h_ldl2t, h_ldl2e, h_ldpi,
-					  h_ldlg2, h_ldln2, h_ldz,   NULL };
+	static const uint8_t consts[8] = { XH_ld1,   XH_ldl2t, XH_ldl2e, XH_ldpi,
+					   XH_ldlg2, XH_ldln2, XH_ldz,	 XH_COUNT };
 	struct soft_fpu *f = &c->fpu;
 	unsigned fl = 0;
 	struct x87_io io;
 
 	if (reg == 5) {
-		if (!consts[rm])
+		if (consts[rm] == XH_COUNT)
 			soft_raise(c, X86_EXC_UD, SOFT_NO_ERRCODE);
 		io.m.u64 = 0;
 		load_value(f, consts[rm], &io);
@@ -611,7 +553,7 @@ static void d9_misc(struct soft_cpu *c, unsigned reg, unsigned rm)
 			io.in[0] = src(f, 0, &fl);
 			io.in[1] = io.in[0];
 			io.m.u64 = 0;
-			fl |= host(f, h_tst, &io);
+			fl |= host(f, XH_tst, &io);
 			compare_done(f, &io, fl, 0);
 			return;
 		case 5:
@@ -624,17 +566,17 @@ static void d9_misc(struct soft_cpu *c, unsigned reg, unsigned rm)
 	/* reg 6 and 7 */
 	switch ((reg & 1) << 3 | rm) {
 	case 0x0:
-		return on_stack(f, h_f2xm1, 1, U_REPLACE, 0);
+		return on_stack(f, XH_f2xm1, 1, U_REPLACE, 0);
 	case 0x1:
-		return on_stack(f, h_yl2x, 2, U_POP, 0);
+		return on_stack(f, XH_yl2x, 2, U_POP, 0);
 	case 0x2:
-		return on_stack(f, h_ptan, 1, U_PUSH, U_RANGE);
+		return on_stack(f, XH_ptan, 1, U_PUSH, U_RANGE);
 	case 0x3:
-		return on_stack(f, h_patan, 2, U_POP, 0);
+		return on_stack(f, XH_patan, 2, U_POP, 0);
 	case 0x4:
-		return on_stack(f, h_xtract, 1, U_PUSH, 0);
+		return on_stack(f, XH_xtract, 1, U_PUSH, 0);
 	case 0x5:
-		return on_stack(f, h_prem1, 2, U_REPLACE, U_CC);
+		return on_stack(f, XH_prem1, 2, U_REPLACE, U_CC);
 	case 0x6: /* fdecstp */
 	case 0x7: /* fincstp */
 		if (rm == 6)
@@ -644,21 +586,21 @@ static void d9_misc(struct soft_cpu *c, unsigned reg, unsigned rm)
 		set_c1(f, false);
 		return;
 	case 0x8:
-		return on_stack(f, h_prem, 2, U_REPLACE, U_CC);
+		return on_stack(f, XH_prem, 2, U_REPLACE, U_CC);
 	case 0x9:
-		return on_stack(f, h_yl2xp1, 2, U_POP, 0);
+		return on_stack(f, XH_yl2xp1, 2, U_POP, 0);
 	case 0xa:
-		return on_stack(f, h_sqrt, 1, U_REPLACE, 0);
+		return on_stack(f, XH_sqrt, 1, U_REPLACE, 0);
 	case 0xb:
-		return on_stack(f, h_sincos, 1, U_PUSH, U_RANGE);
+		return on_stack(f, XH_sincos, 1, U_PUSH, U_RANGE);
 	case 0xc:
-		return on_stack(f, h_rndint, 1, U_REPLACE, 0);
+		return on_stack(f, XH_rndint, 1, U_REPLACE, 0);
 	case 0xd:
-		return on_stack(f, h_scale, 2, U_REPLACE, 0);
+		return on_stack(f, XH_scale, 2, U_REPLACE, 0);
 	case 0xe:
-		return on_stack(f, h_sin, 1, U_REPLACE, U_RANGE);
+		return on_stack(f, XH_sin, 1, U_REPLACE, U_RANGE);
 	case 0xf:
-		return on_stack(f, h_cos, 1, U_REPLACE, U_RANGE);
+		return on_stack(f, XH_cos, 1, U_REPLACE, U_RANGE);
 	}
 }
 
@@ -723,10 +665,10 @@ static void x87_memory(struct soft_cpu *c, const struct soft_insn *i, unsigned e
 	case 1:
 		switch (reg) {
 		case 0:
-			return load_memory(c, i, h_ld_m32, 4);
+			return load_memory(c, i, XH_ld_m32, 4);
 		case 2:
 		case 3:
-			return store_value(c, i, h_st_m32, 4, reg == 3);
+			return store_value(c, i, XH_st_m32, 4, reg == 3);
 		case 4:
 			return soft_x87_fldenv(c, i);
 		case 5:
@@ -743,14 +685,14 @@ static void x87_memory(struct soft_cpu *c, const struct soft_insn *i, unsigned e
 	case 3:
 		switch (reg) {
 		case 0:
-			return load_memory(c, i, h_ild_32, 4);
+			return load_memory(c, i, XH_ild_32, 4);
 		case 1:
-			return store_value(c, i, h_istt_32, 4, true);
+			return store_value(c, i, XH_istt_32, 4, true);
 		case 2:
 		case 3:
-			return store_value(c, i, h_ist_32, 4, reg == 3);
+			return store_value(c, i, XH_ist_32, 4, reg == 3);
 		case 5:
-			return load_memory(c, i, NULL, 10);
+			return load_memory(c, i, XH_COUNT, 10);
 		case 7:
 			ea = x87_ea(c, i);
 			unsigned fl = 0;
@@ -762,6 +704,8 @@ static void x87_memory(struct soft_cpu *c, const struct soft_insn *i, unsigned e
 					return;
 			}
 			store_m80(c, i, ea, &v);
+			if (!fl)
+				set_c1(f, false);
 			pop(f);
 			return;
 		}
@@ -769,12 +713,12 @@ static void x87_memory(struct soft_cpu *c, const struct soft_insn *i, unsigned e
 	case 5:
 		switch (reg) {
 		case 0:
-			return load_memory(c, i, h_ld_m64, 8);
+			return load_memory(c, i, XH_ld_m64, 8);
 		case 1:
-			return store_value(c, i, h_istt_64, 8, true);
+			return store_value(c, i, XH_istt_64, 8, true);
 		case 2:
 		case 3:
-			return store_value(c, i, h_st_m64, 8, reg == 3);
+			return store_value(c, i, XH_st_m64, 8, reg == 3);
 		case 4:
 			return soft_x87_frstor(c, i);
 		case 6:
@@ -787,24 +731,24 @@ static void x87_memory(struct soft_cpu *c, const struct soft_insn *i, unsigned e
 	case 7:
 		switch (reg) {
 		case 0:
-			return load_memory(c, i, h_ild_16, 2);
+			return load_memory(c, i, XH_ild_16, 2);
 		case 1:
-			return store_value(c, i, h_istt_16, 2, true);
+			return store_value(c, i, XH_istt_16, 2, true);
 		case 2:
 		case 3:
-			return store_value(c, i, h_ist_16, 2, reg == 3);
+			return store_value(c, i, XH_ist_16, 2, reg == 3);
 		case 4: {
 			struct x87_io io;
 			ea = x87_ea(c, i);
 			load_m80(c, i, ea, &io.m.f80);
-			return load_value(f, h_bld, &io);
+			return load_value(f, XH_bld, &io);
 		}
 		case 5:
-			return load_memory(c, i, h_ild_64, 8);
+			return load_memory(c, i, XH_ild_64, 8);
 		case 6:
-			return store_value(c, i, h_bstp, 10, true);
+			return store_value(c, i, XH_bstp, 10, true);
 		case 7:
-			return store_value(c, i, h_ist_64, 8, true);
+			return store_value(c, i, XH_ist_64, 8, true);
 		}
 		break;
 	}
@@ -829,7 +773,7 @@ static void x87_register(struct soft_cpu *c, unsigned esc, unsigned reg, unsigne
 			io.in[0] = src(f, 0, &fl);
 			io.in[1] = src(f, 1, &fl);
 			io.m.u64 = 0;
-			fl |= host(f, h_com, &io);
+			fl |= host(f, XH_com, &io);
 			return compare_done(f, &io, fl, 2);
 		}
 		if (reg == 2 || reg == 3)
@@ -840,15 +784,18 @@ static void x87_register(struct soft_cpu *c, unsigned esc, unsigned reg, unsigne
 		case 0: { /* fld ST(i) */
 			unsigned fl = 0;
 			struct soft_f80 v = src(f, k, &fl);
-			if (!push_room(f))
-				return;
 			if (fl) {
+				/* an empty source is an underflow before any overflow */
 				set_c1(f, false);
 				flag(f, fl);
-				if (unmasked(f, FSW_IE))
-					return;
+				if (!unmasked(f, FSW_IE))
+					push(f, &indefinite);
+				return;
 			}
+			if (!push_room(f))
+				return;
 			push(f, &v);
+			set_c1(f, false);
 			return;
 		}
 		case 1:
@@ -872,7 +819,7 @@ static void x87_register(struct soft_cpu *c, unsigned esc, unsigned reg, unsigne
 			io.in[0] = src(f, 0, &fl);
 			io.in[1] = src(f, 1, &fl);
 			io.m.u64 = 0;
-			fl |= host(f, h_ucom, &io);
+			fl |= host(f, XH_ucom, &io);
 			return compare_done(f, &io, fl, 2);
 		}
 		break;
@@ -900,8 +847,9 @@ static void x87_register(struct soft_cpu *c, unsigned esc, unsigned reg, unsigne
 		break;
 	case 5:
 		switch (reg) {
-		case 0: /* ffree */
+		case 0: /* ffree (C1 cleared, as AMD does; the SDM leaves C0-C3 undefined) */
 			set_valid(f, k, false);
+			set_c1(f, false);
 			return;
 		case 1: /* fxch4 alias */
 			return fxch(f, k);
@@ -915,7 +863,7 @@ static void x87_register(struct soft_cpu *c, unsigned esc, unsigned reg, unsigne
 			io.in[0] = src(f, 0, &fl);
 			io.in[1] = src(f, k, &fl);
 			io.m.u64 = 0;
-			fl |= host(f, h_ucom, &io);
+			fl |= host(f, XH_ucom, &io);
 			return compare_done(f, &io, fl, reg == 5);
 		}
 		}
@@ -924,6 +872,7 @@ static void x87_register(struct soft_cpu *c, unsigned esc, unsigned reg, unsigne
 		switch (reg) {
 		case 0: /* ffreep (undocumented, but every CPU has it) */
 			set_valid(f, k, false);
+			set_c1(f, false);
 			pop(f);
 			return;
 		case 1:
