@@ -115,7 +115,7 @@ static void lengths(void)
 
 		write_dr(0, (ulong)a);
 		c = run_bp(p_store8, a + n - 1, DR7_BP(0, 1, lens[k].len_code), &ti);
-		check_trap(n == 1	? "#DB write breakpoint LEN 1: the byte (trap)"
+		check_trap(n == 1   ? "#DB write breakpoint LEN 1: the byte (trap)"
 			   : n == 2 ? "#DB write breakpoint LEN 2: the last byte (trap)"
 				    : "#DB write breakpoint LEN 4: the last byte (trap)",
 			   c, &ti, VEC_DB, 0, (ulong)p_store8_after);
@@ -136,8 +136,8 @@ static void lengths(void)
 	if (tcg_quirk(c == 0))
 		check(true, "#DB at the aligned base of an unaligned LEN 4 breakpoint");
 	else
-		check_trap("#DB at the aligned base of an unaligned LEN 4 breakpoint", c, &ti, VEC_DB,
-			   0, (ulong)p_store8_after);
+		check_trap("#DB at the aligned base of an unaligned LEN 4 breakpoint", c, &ti,
+			   VEC_DB, 0, (ulong)p_store8_after);
 	/* a 4-byte store that only overlaps the breakpoint's last byte */
 	write_dr(0, (ulong)area + 8);
 	c = run_bp(p_store32, area + 11, DR7_BP(0, 1, 0), &ti);
