@@ -140,6 +140,16 @@ static const struct sse_op arith[] = {
 	{ 1, 0, 0xd3, M16 },
 	{ 1, 0, 0xe1, M16 },
 	{ 1, 0, 0xe2, M16 },
+	/* SSE3: addsubps/pd, haddps/pd, hsubps/pd, movshdup, movsldup, movddup */
+	{ 0, 0xf2, 0xd0, M16 },
+	{ 1, 0, 0xd0, M16 },
+	{ 0, 0xf2, 0x7c, M16 },
+	{ 1, 0, 0x7c, M16 },
+	{ 0, 0xf2, 0x7d, M16 },
+	{ 1, 0, 0x7d, M16 },
+	{ 0, 0xf3, 0x16, M16 },
+	{ 0, 0xf3, 0x12, M16 },
+	{ 0, 0xf2, 0x12, M8 },
 };
 
 static struct enc_rm xmm_rm(unsigned x)

@@ -559,6 +559,8 @@ static int pick_general(const ZydisDecodedInstruction *zi, struct soft_insn *i,
 		if (d->kind[0] == K_E && d->kind[1] == K_I)
 			return EXEC(mov_EI), 0;
 		return -EILSEQ;
+	case ZYDIS_MNEMONIC_MOVNTI: /* SSE2, but a plain store for the soft CPU */
+		return EXEC(mov_EG), 0;
 	case ZYDIS_MNEMONIC_MOVZX:
 		i->osz2 = d->size[1];
 		return EXEC(movzx), 0;
