@@ -539,13 +539,13 @@ static int soft_set_sregs(struct accel_vcpu *av, const struct kvm_sregs *s)
 
 static int soft_get_fpu(struct accel_vcpu *av, struct kvm_fpu *f)
 {
-	*f = av->v.c.fpu; /* stored, not executed: x87/SSE raise #UD in stage 1 */
+	soft_fpu_get_kvm(&av->v.c.fpu, f);
 	return 0;
 }
 
 static int soft_set_fpu(struct accel_vcpu *av, const struct kvm_fpu *f)
 {
-	av->v.c.fpu = *f;
+	soft_fpu_set_kvm(&av->v.c.fpu, f);
 	return 0;
 }
 
