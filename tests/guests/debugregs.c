@@ -49,45 +49,8 @@ extern char p_mov_dr4_insn[];
 PROBE(u_mov_dr7, ".globl u_mov_dr7_insn\nu_mov_dr7_insn: movl %dr7, %eax\n\tret");
 extern char u_mov_dr7_insn[];
 
-static ulong read_dr6(void)
-{
-	ulong v;
 
-	asm volatile("mov %%dr6, %0" : "=r"(v));
-	return v;
-}
 
-static ulong read_dr7(void)
-{
-	ulong v;
-
-	asm volatile("mov %%dr7, %0" : "=r"(v));
-	return v;
-}
-
-static void write_dr(int n, ulong v)
-{
-	switch (n) {
-	case 0:
-		asm volatile("mov %0, %%dr0" : : "r"(v));
-		break;
-	case 1:
-		asm volatile("mov %0, %%dr1" : : "r"(v));
-		break;
-	case 2:
-		asm volatile("mov %0, %%dr2" : : "r"(v));
-		break;
-	case 3:
-		asm volatile("mov %0, %%dr3" : : "r"(v));
-		break;
-	case 6:
-		asm volatile("mov %0, %%dr6" : : "r"(v));
-		break;
-	case 7:
-		asm volatile("mov %0, %%dr7" : : "r"(v));
-		break;
-	}
-}
 
 /* Runs probe(arg) with DR7 = dr7 (DR6 cleared first) and returns whether it trapped. */
 static int run_bp(void *probe, void *arg, ulong dr7, struct trap_info *ti)

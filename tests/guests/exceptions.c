@@ -88,37 +88,7 @@ const float one_float = 1.0f;
 static uint32_t page_dir[1024] __attribute__((aligned(4096)));
 static uint32_t page_tables[2][1024] __attribute__((aligned(4096)));
 
-static ulong read_dr6(void)
-{
-	ulong v;
 
-	asm volatile("mov %%dr6, %0" : "=r"(v));
-	return v;
-}
-
-static void write_dr(int n, ulong v)
-{
-	switch (n) {
-	case 0:
-		asm volatile("mov %0, %%dr0" : : "r"(v));
-		break;
-	case 1:
-		asm volatile("mov %0, %%dr1" : : "r"(v));
-		break;
-	case 2:
-		asm volatile("mov %0, %%dr2" : : "r"(v));
-		break;
-	case 3:
-		asm volatile("mov %0, %%dr3" : : "r"(v));
-		break;
-	case 6:
-		asm volatile("mov %0, %%dr6" : : "r"(v));
-		break;
-	case 7:
-		asm volatile("mov %0, %%dr7" : : "r"(v));
-		break;
-	}
-}
 
 static int run(void *probe, struct trap_info *ti)
 {

@@ -117,6 +117,50 @@ DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
 
+/* Debug registers: read_drN/write_drN for N = 0-3, 6, 7, and write_dr(n, v) by number. */
+#define DEFINE_DR(n)                                                                               \
+	static inline ulong read_dr##n(void)                                                       \
+	{                                                                                          \
+		ulong v;                                                                           \
+		asm volatile("mov %%dr" #n ", %0" : "=r"(v));                                      \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_dr##n(ulong v)                                                    \
+	{                                                                                          \
+		asm volatile("mov %0, %%dr" #n : : "r"(v));                                        \
+	}
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+DEFINE_DR(7)
+#undef DEFINE_DR
+
+static inline void write_dr(int n, ulong v)
+{
+	switch (n) {
+	case 0:
+		write_dr0(v);
+		break;
+	case 1:
+		write_dr1(v);
+		break;
+	case 2:
+		write_dr2(v);
+		break;
+	case 3:
+		write_dr3(v);
+		break;
+	case 6:
+		write_dr6(v);
+		break;
+	case 7:
+		write_dr7(v);
+		break;
+	}
+}
+
 static inline ulong read_flags(void)
 {
 	ulong v;
