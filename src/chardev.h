@@ -2,9 +2,14 @@
 /*
  * Host-side character endpoints for guest consoles: "stdio" (raw terminal
  * when stdin is a tty, Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A), "none",
- * or a file path (output only). Input is read on the I/O thread (iothread.h)
- * and handed to one receiver with flow control, so piped input is never
- * dropped: what the receiver does not accept is kept until it asks again.
+ * a file path (output only), or "unix:PATH", a listening Unix stream socket
+ * (unixsock.h) with one client at a time: a second connection is closed at
+ * once; output while no client is connected, or that does not fit the
+ * client's socket buffer, is dropped so that a vCPU never waits; a client
+ * that hung up while the guest was not reading loses its unread input to the
+ * next client. Input is read on the I/O thread (iothread.h) and handed to one
+ * receiver with flow control, so piped input is never dropped: what the
+ * receiver does not accept is kept until it asks again.
  */
 #ifndef COVE_CHARDEV_H
 #define COVE_CHARDEV_H
@@ -24,8 +29,10 @@ typedef void (*chardev_event_fn)(void *opaque, int event);
 enum { CHARDEV_EVENT_QUIT = 1 };
 
 /*
- * spec: "stdio", "none" or a path (created or truncated). The stdio endpoint
- * puts a tty into raw mode until chardev_close() or chardev_restore_tty().
+ * spec: "stdio", "none", "unix:PATH" or a path (created or truncated). The
+ * stdio endpoint puts a tty into raw mode until chardev_close() or
+ * chardev_restore_tty(); a socket's file is removed by chardev_close().
+ * Errors read "SPEC: reason".
  */
 struct chardev *chardev_open(const char *spec, struct iothread *io, GError **err);
 void chardev_close(struct chardev *c);

@@ -16,12 +16,15 @@
 #include "chardev.h"
 #include "config.h"
 #include "iothread.h"
+#include "monitor.h"
+#include "pidfile.h"
+#include "unixsock.h"
 #include "vcpu/accel.h"
 #include "vm.h"
 
 struct run_flags {
 	char *config, *kernel, *initrd, *cmdline, *memory, *cpus, *console, *vconsole, *accel;
-	char *name, *on_reboot;
+	char *name, *on_reboot, *monitor, *pidfile;
 	char **disks;
 	gboolean debug, stats, deterministic;
 };
@@ -64,9 +67,16 @@ static GOptionContext *run_context(struct run_flags *f)
 		{ "disk", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &f->disks,
 		  "A raw disk image as virtio-blk; repeatable", "FILE[,readonly]" },
 		{ "console", 0, 0, G_OPTION_ARG_STRING, &f->console,
-		  "Where COM1 goes: stdio (default), none or a file", "stdio|none|FILE" },
+		  "Where COM1 goes: stdio (default), none, a Unix socket cove listens on, or a file",
+		  "stdio|none|unix:PATH|FILE" },
 		{ "virtio-console", 0, 0, G_OPTION_ARG_STRING, &f->vconsole,
-		  "A virtio console (hvc0) on stdio or a file; none (default)", "stdio|none|FILE" },
+		  "A virtio console (hvc0) on stdio, a socket or a file; none (default)",
+		  "stdio|none|unix:PATH|FILE" },
+		{ "monitor", 0, 0, G_OPTION_ARG_FILENAME, &f->monitor,
+		  "Control socket: lines status, pause, resume, powerdown, quit (see cove(1))",
+		  "PATH" },
+		{ "pidfile", 0, 0, G_OPTION_ARG_FILENAME, &f->pidfile,
+		  "Write cove's pid to PATH once the VM exists; removed on exit", "PATH" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &f->accel,
 		  "Accelerator: auto (default: kvm if usable, else soft), kvm or soft",
 		  "auto|kvm|soft" },
@@ -110,6 +120,8 @@ static void run_flags_clear(struct run_flags *f)
 	g_free(f->accel);
 	g_free(f->name);
 	g_free(f->on_reboot);
+	g_free(f->monitor);
+	g_free(f->pidfile);
 	g_strfreev(f->disks);
 }
 
@@ -143,6 +155,8 @@ static bool build_config(struct run_flags *f, struct cove_config *c, GError **er
 	take(&c->virtio_console, f->vconsole);
 	take(&c->accel, f->accel);
 	take(&c->name, f->name);
+	take(&c->monitor, f->monitor);
+	take(&c->pidfile, f->pidfile);
 	if (f->memory && !config_parse_size(f->memory, &c->memory, &e))
 		return flag_failed(err, "--memory", f->memory, e);
 	if (f->cpus && !config_parse_cpus(f->cpus, &c->cpus, &e))
@@ -180,10 +194,42 @@ static bool check_readable(const char *flag, const char *path, GError **err)
 	return true;
 }
 
+/* Sockets and the pidfile are created later: their folders must exist now. */
+enum created_kind { CREATED_CONSOLE, CREATED_SOCKET, CREATED_PIDFILE };
+
+static bool check_created(const char *flag, const char *spec, enum created_kind kind,
+			  GError **err)
+{
+	GError *e = NULL;
+	bool ok;
+
+	if (!spec)
+		return true;
+	if (kind == CREATED_CONSOLE) {
+		if (!g_str_has_prefix(spec, "unix:"))
+			return true;
+		ok = unixsock_check_path(spec + strlen("unix:"), &e);
+	} else if (kind == CREATED_SOCKET) {
+		ok = unixsock_check_path(spec, &e);
+	} else {
+		ok = pidfile_check(spec, &e);
+	}
+	if (ok)
+		return true;
+	g_set_error(err, COVE_ERROR, 0, "%s %s: %s", flag, spec, e->message);
+	g_error_free(e);
+	return false;
+}
+
 static bool check_files(const struct cove_config *c, GError **err)
 {
 	if (!check_readable("--kernel", c->kernel, err) ||
 	    !check_readable("--initrd", c->initrd, err))
+		return false;
+	if (!check_created("--console", c->console, CREATED_CONSOLE, err) ||
+	    !check_created("--virtio-console", c->virtio_console, CREATED_CONSOLE, err) ||
+	    !check_created("--monitor", c->monitor, CREATED_SOCKET, err) ||
+	    !check_created("--pidfile", c->pidfile, CREATED_PIDFILE, err))
 		return false;
 	for (unsigned i = 0; i < c->ndisks; i++) {
 		if (!check_readable("--disk", c->disks[i].path, err))
@@ -197,11 +243,12 @@ static bool check_files(const struct cove_config *c, GError **err)
 	return true;
 }
 
-/* The VM a signal should stop; signals arrive on the I/O thread. */
+/* The VM a signal or a monitor command acts on; both arrive on the I/O thread. */
 struct run_state {
 	GMutex lock;
 	struct vm *vm;
 	int signal;
+	bool paused, quit; /* the monitor's; they carry over to a VM rebuilt on reboot */
 };
 
 static gboolean on_signal(gpointer data, int sig)
@@ -247,6 +294,75 @@ static void watch_signals(struct iothread *io, struct run_state *rs)
 	}
 }
 
+static bool mon_is_paused(void *opaque)
+{
+	struct run_state *rs = opaque;
+	bool p;
+
+	g_mutex_lock(&rs->lock);
+	p = rs->paused;
+	g_mutex_unlock(&rs->lock);
+	return p;
+}
+
+static int mon_pause(void *opaque)
+{
+	struct run_state *rs = opaque;
+
+	g_mutex_lock(&rs->lock);
+	rs->paused = true;
+	if (rs->vm)
+		vm_pause(rs->vm);
+	g_mutex_unlock(&rs->lock);
+	return 0;
+}
+
+static int mon_resume(void *opaque)
+{
+	struct run_state *rs = opaque;
+
+	g_mutex_lock(&rs->lock);
+	rs->paused = false;
+	if (rs->vm)
+		vm_resume(rs->vm);
+	g_mutex_unlock(&rs->lock);
+	return 0;
+}
+
+static int mon_powerdown(void *opaque)
+{
+	struct run_state *rs = opaque;
+	int ret = -EAGAIN; /* between a reboot and the new VM */
+
+	g_mutex_lock(&rs->lock);
+	if (rs->vm) {
+		vm_power_button(rs->vm);
+		ret = 0;
+	}
+	g_mutex_unlock(&rs->lock);
+	return ret;
+}
+
+static int mon_quit(void *opaque)
+{
+	struct run_state *rs = opaque;
+
+	g_mutex_lock(&rs->lock);
+	rs->quit = true;
+	if (rs->vm)
+		vm_request_stop(rs->vm, VM_STOP_QUIT, 0, "quit from the monitor");
+	g_mutex_unlock(&rs->lock);
+	return 0;
+}
+
+static const struct monitor_ops run_monitor_ops = {
+	.is_paused = mon_is_paused,
+	.pause = mon_pause,
+	.resume = mon_resume,
+	.powerdown = mon_powerdown,
+	.quit = mon_quit,
+};
+
 static int status_for(const struct vm_result *r)
 {
 	switch (r->reason) {
@@ -269,6 +385,8 @@ static int run_vm(struct cove_config *c, const struct accel_ops *ops)
 	struct run_state rs = { 0 };
 	struct vm_host host = { 0 };
 	struct vm_result res = { 0 };
+	struct monitor *mon = NULL;
+	bool wrote_pid = false;
 	GError *err = NULL;
 	int status = CLI_EXIT_BAD_INPUT;
 
@@ -276,12 +394,23 @@ static int run_vm(struct cove_config *c, const struct accel_ops *ops)
 	host.io = iothread_start("cove-io");
 	host.log = c->debug ? stderr : NULL;
 	host.console = chardev_open(c->console, host.io, &err);
-	if (!host.console)
+	if (!host.console) {
+		g_prefix_error(&err, "--console ");
 		goto out;
+	}
 	if (strcmp(c->virtio_console, "none")) {
 		host.vconsole = chardev_open(c->virtio_console, host.io, &err);
-		if (!host.vconsole)
+		if (!host.vconsole) {
+			g_prefix_error(&err, "--virtio-console ");
 			goto out;
+		}
+	}
+	if (c->monitor) {
+		mon = monitor_open(c->monitor, host.io, &run_monitor_ops, &rs, &err);
+		if (!mon) {
+			g_prefix_error(&err, "--monitor %s: ", c->monitor);
+			goto out;
+		}
 	}
 	watch_signals(host.io, &rs);
 	for (;;) {
@@ -289,8 +418,20 @@ static int run_vm(struct cove_config *c, const struct accel_ops *ops)
 
 		if (vm_create(c, ops, &host, &vm, &err))
 			goto out;
+		if (c->pidfile && !wrote_pid) {
+			if (!pidfile_write(c->pidfile, &err)) {
+				g_prefix_error(&err, "--pidfile %s: ", c->pidfile);
+				vm_destroy(vm);
+				goto out;
+			}
+			wrote_pid = true;
+		}
 		g_mutex_lock(&rs.lock);
 		rs.vm = vm;
+		if (rs.paused)
+			vm_pause(vm); /* before vm_run: its vCPUs start parked */
+		if (rs.quit)
+			vm_request_stop(vm, VM_STOP_QUIT, 0, "quit from the monitor");
 		g_mutex_unlock(&rs.lock);
 		if (rs.signal)
 			vm_request_stop(vm, VM_STOP_QUIT, rs.signal, "terminated by a signal");
@@ -306,9 +447,12 @@ static int run_vm(struct cove_config *c, const struct accel_ops *ops)
 	}
 	status = status_for(&res);
 out:
+	monitor_close(mon);
 	chardev_close(host.vconsole);
 	chardev_close(host.console);
 	iothread_stop(host.io);
+	if (wrote_pid)
+		pidfile_remove(c->pidfile);
 	if (err) {
 		usage_error(err->message);
 		g_error_free(err);

@@ -31,6 +31,8 @@ void config_clear(struct cove_config *c)
 	g_free(c->console);
 	g_free(c->virtio_console);
 	g_free(c->accel);
+	g_free(c->monitor);
+	g_free(c->pidfile);
 	for (unsigned i = 0; i < c->ndisks; i++)
 		g_free(c->disks[i].path);
 	memset(c, 0, sizeof(*c));
@@ -187,6 +189,28 @@ static char *config_path(const char *dir, const char *value)
 	return g_build_filename(dir, value, NULL);
 }
 
+/* A console spec from the config file: unix:PATH takes PATH from the file's folder too. */
+static char *config_console(const char *dir, const char *value)
+{
+	char *path, *spec;
+
+	if (!g_str_has_prefix(value, "unix:"))
+		return config_path(dir, value);
+	if (!value[5] || g_path_is_absolute(value + 5))
+		return g_strdup(value);
+	path = g_build_filename(dir, value + 5, NULL);
+	spec = g_strconcat("unix:", path, NULL);
+	g_free(path);
+	return spec;
+}
+
+static char *config_file(const char *dir, const char *value)
+{
+	if (!*value || g_path_is_absolute(value))
+		return g_strdup(value);
+	return g_build_filename(dir, value, NULL);
+}
+
 static void replace(char **slot, char *value)
 {
 	g_free(*slot);
@@ -232,9 +256,13 @@ static bool apply_key(struct cove_config *c, const char *dir, const char *key, c
 		}
 		g_strfreev(items);
 	} else if (!strcmp(key, "console")) {
-		replace(&c->console, config_path(dir, value));
+		replace(&c->console, config_console(dir, value));
 	} else if (!strcmp(key, "virtio-console")) {
-		replace(&c->virtio_console, config_path(dir, value));
+		replace(&c->virtio_console, config_console(dir, value));
+	} else if (!strcmp(key, "monitor")) {
+		replace(&c->monitor, config_file(dir, value));
+	} else if (!strcmp(key, "pidfile")) {
+		replace(&c->pidfile, config_file(dir, value));
 	} else if (!strcmp(key, "accel")) {
 		if (!accel_name_ok(value)) {
 			g_set_error(&e, COVE_ERROR, 0, "not an accelerator (auto, kvm or soft)");
@@ -327,6 +355,16 @@ bool config_validate(const struct cove_config *c, GError **err)
 	if (c->memory & 0xfff) {
 		g_set_error(err, COVE_ERROR, 0, "memory %" G_GUINT64_FORMAT ": not a multiple of 4K",
 			    c->memory);
+		return false;
+	}
+	if (!strcmp(c->console, "unix:") || !strcmp(c->virtio_console, "unix:")) {
+		g_set_error(err, COVE_ERROR, 0, "--%s unix:: empty socket path (use unix:PATH)",
+			    strcmp(c->console, "unix:") ? "virtio-console" : "console");
+		return false;
+	}
+	if ((c->monitor && !*c->monitor) || (c->pidfile && !*c->pidfile)) {
+		g_set_error(err, COVE_ERROR, 0, "--%s: empty path",
+			    c->monitor && !*c->monitor ? "monitor" : "pidfile");
 		return false;
 	}
 	if (!accel_name_ok(c->accel)) {

@@ -31,8 +31,10 @@ struct cove_config {
 	unsigned cpus;
 	struct cove_disk_cfg disks[COVE_MAX_DISKS];
 	unsigned ndisks;
-	char *console;	      /* stdio | none | FILE */
-	char *virtio_console; /* none | stdio | FILE */
+	char *console;	      /* stdio | none | unix:PATH | FILE */
+	char *virtio_console; /* none | stdio | unix:PATH | FILE */
+	char *monitor;	      /* control socket path, NULL for none */
+	char *pidfile;	      /* NULL for none */
 	char *accel;	      /* auto | kvm | soft */
 	enum cove_on_reboot on_reboot;
 	bool debug, stats, deterministic;

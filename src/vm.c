@@ -78,6 +78,9 @@ struct vm {
 	pthread_cond_t cond;
 	atomic_bool stopping;
 	struct vm_result result;
+	/* pause (under lock): vCPU threads started and not yet gone, and those parked */
+	bool paused;
+	unsigned nthreads, nparked;
 };
 
 /* ---- stopping ---- */
@@ -96,6 +99,60 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status, cons
 		pthread_cond_broadcast(&vm->cond);
 	}
 	pthread_mutex_unlock(&vm->lock);
+}
+
+/* ---- pause and resume ---- */
+
+void vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = true;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (vm->cpus[i].v)
+			vm->ops->vcpu_kick(vm->cpus[i].v);
+	while (vm->nparked < vm->nthreads && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+	bool p;
+
+	pthread_mutex_lock(&vm->lock);
+	p = vm->paused;
+	pthread_mutex_unlock(&vm->lock);
+	return p;
+}
+
+/*
+ * A vCPU thread outside vcpu_run waits here while the VM is paused or, when
+ * halted for good, until the VM stops; either way it counts as parked.
+ */
+static void vm_vcpu_park(struct vm *vm, bool halted)
+{
+	pthread_mutex_lock(&vm->lock);
+	if ((vm->paused || halted) && !atomic_load(&vm->stopping)) {
+		vm->nparked++;
+		pthread_cond_broadcast(&vm->cond);
+		while ((vm->paused || halted) && !atomic_load(&vm->stopping))
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		vm->nparked--;
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_power_button(struct vm *vm)
+{
+	acpi_pm_power_button(vm->pm);
 }
 
 static void on_reset(void *opaque)
@@ -513,8 +570,12 @@ static void *vm_vcpu_thread(void *arg)
 
 	while (!atomic_load(&vm->stopping)) {
 		struct accel_exit *e;
-		int ret = vm->ops->vcpu_run(vc->v, &e);
+		int ret;
 
+		vm_vcpu_park(vm, false);
+		if (atomic_load(&vm->stopping))
+			break;
+		ret = vm->ops->vcpu_run(vc->v, &e);
 		if (ret) {
 			char why[120];
 
@@ -532,10 +593,7 @@ static void *vm_vcpu_thread(void *arg)
 			break;
 		case ACCEL_EXIT_HLT:
 			/* halted with nothing that can wake it: park until the VM stops */
-			pthread_mutex_lock(&vm->lock);
-			while (!atomic_load(&vm->stopping))
-				pthread_cond_wait(&vm->cond, &vm->lock);
-			pthread_mutex_unlock(&vm->lock);
+			vm_vcpu_park(vm, true);
 			break;
 		case ACCEL_EXIT_SHUTDOWN:
 			vm_vcpu_failed(vm, vc, VM_STOP_SHUTDOWN, "triple fault (the guest shut down)");
@@ -554,6 +612,10 @@ static void *vm_vcpu_thread(void *arg)
 			break;
 		}
 	}
+	pthread_mutex_lock(&vm->lock);
+	vm->nthreads--;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
 	return NULL;
 }
 
@@ -571,9 +633,16 @@ void vm_run(struct vm *vm, struct vm_result *res)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vm_vcpu *vc = &vm->cpus[i];
-		int ret = pthread_create(&vc->thread, NULL, vm_vcpu_thread, vc);
+		int ret;
 
+		pthread_mutex_lock(&vm->lock);
+		vm->nthreads++;
+		pthread_mutex_unlock(&vm->lock);
+		ret = pthread_create(&vc->thread, NULL, vm_vcpu_thread, vc);
 		if (ret) {
+			pthread_mutex_lock(&vm->lock);
+			vm->nthreads--;
+			pthread_mutex_unlock(&vm->lock);
 			vm_request_stop(vm, VM_STOP_ERROR, 0, "cannot start a vCPU thread");
 			break;
 		}

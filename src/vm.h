@@ -8,6 +8,7 @@
 #define COVE_VM_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -48,5 +49,17 @@ void vm_run(struct vm *vm, struct vm_result *res);
 /* First caller wins; any thread. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status, const char *why);
 void vm_destroy(struct vm *vm);
+
+/*
+ * Pause: returns once every vCPU thread is parked outside vcpu_run (or the
+ * VM is stopping); a VM paused before vm_run() starts with its vCPUs parked.
+ * Idempotent, any thread but a vCPU's. Guest time is not stopped: without
+ * soft's deterministic mode the guest sees its clocks jump on resume.
+ */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+bool vm_is_paused(struct vm *vm);
+/* Presses the ACPI power button (PM1_STS.PWRBTN_STS); the guest decides. Any thread. */
+void vm_power_button(struct vm *vm);
 
 #endif

@@ -68,6 +68,19 @@ early)
 	expect no-kernel 'kernel' --memory 64M
 	expect unknown-flag 'unknown option --frobnicate|frobnicate' --kernel "$tmp/text" --frobnicate
 	expect bad-accel '--accel warp' --kernel "$tmp/text" --accel warp
+	expect console-unix-empty '--console unix:: empty socket path' --kernel "$tmp/text" --console unix:
+	expect vconsole-unix-empty '--virtio-console unix:: empty socket path' --kernel "$tmp/text" \
+		--virtio-console unix:
+	expect console-unix-no-dir '--console unix:.*/nodir/s: No such file or directory' \
+		--kernel "$tmp/text" --console "unix:$tmp/nodir/s"
+	expect console-unix-regular-file '--console unix:.*/text: exists and is not a socket' \
+		--kernel "$tmp/text" --console "unix:$tmp/text"
+	expect monitor-no-dir '--monitor .*/nodir/m: No such file or directory' --kernel "$tmp/text" \
+		--monitor "$tmp/nodir/m"
+	expect monitor-regular-file '--monitor .*/text: exists and is not a socket' \
+		--kernel "$tmp/text" --monitor "$tmp/text"
+	expect pidfile-no-dir '--pidfile .*/nodir/p: No such file or directory' --kernel "$tmp/text" \
+		--pidfile "$tmp/nodir/p"
 	if [ ! -e /dev/kvm ]; then
 		expect accel-kvm-without-kvm '--accel kvm: .*/dev/kvm.*--accel soft' \
 			--kernel "$tmp/text" --accel kvm

@@ -159,6 +159,54 @@ START_TEST(test_config_file_loads_every_key)
 }
 END_TEST
 
+START_TEST(test_config_socket_keys_resolve_relative_paths)
+{
+	char *path = write_conf("[vm]\nkernel=/k\nconsole=unix:con.sock\n"
+				"virtio-console=unix:/abs/v.sock\nmonitor=mon.sock\npidfile=/run/x.pid\n");
+	char *dir = g_path_get_dirname(path);
+	char *want_con = g_strconcat("unix:", dir, "/con.sock", NULL);
+	char *want_mon = g_build_filename(dir, "mon.sock", NULL);
+	struct cove_config c;
+	GError *e = NULL;
+
+	config_init(&c);
+	ck_assert_msg(config_load_file(&c, path, &e), "%s", e ? e->message : "");
+	ck_assert_str_eq(c.console, want_con);
+	ck_assert_str_eq(c.virtio_console, "unix:/abs/v.sock");
+	ck_assert_str_eq(c.monitor, want_mon);
+	ck_assert_str_eq(c.pidfile, "/run/x.pid");
+	ck_assert(config_validate(&c, &e));
+	config_clear(&c);
+	g_unlink(path);
+	g_free(path);
+	g_free(dir);
+	g_free(want_con);
+	g_free(want_mon);
+}
+END_TEST
+
+START_TEST(test_config_rejects_empty_socket_path)
+{
+	struct cove_config c;
+	GError *e = NULL;
+
+	config_init(&c);
+	c.kernel = g_strdup("/k");
+	g_free(c.console);
+	c.console = g_strdup("unix:");
+	ck_assert(!config_validate(&c, &e));
+	ck_assert_str_eq(e->message, "--console unix:: empty socket path (use unix:PATH)");
+	g_clear_error(&e);
+	g_free(c.console);
+	c.console = g_strdup("stdio");
+	c.monitor = g_strdup("");
+	ck_assert(!config_validate(&c, &e));
+	ck_assert_str_eq(e->message, "--monitor: empty path");
+	g_clear_error(&e);
+	config_clear(&c);
+}
+END_TEST
+
 static char *conf_error(const char *text)
 {
 	char *path = write_conf(text), *msg;
@@ -239,6 +287,8 @@ int main(void)
 	tcase_add_test(tc, test_config_rejects_unknown_key);
 	tcase_add_test(tc, test_config_rejects_unknown_group_and_bad_values);
 	tcase_add_test(tc, test_config_validate);
+	tcase_add_test(tc, test_config_socket_keys_resolve_relative_paths);
+	tcase_add_test(tc, test_config_rejects_empty_socket_path);
 	suite_add_tcase(s, tc);
 	return cove_check_run(s);
 }

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The control plane coved drives (cove(1): --console unix:, --monitor, --pidfile), end to end with
+# the powerbtn guest and real sockets (socat as the client):
+#   run 1: console ticks reach the first client; a second console client is closed at once while
+#          the first keeps its output; status/pause/resume (no console bytes while paused);
+#          malformed, over-long and half-sent monitor lines get "error:" and the monitor goes on;
+#          powerdown lets the guest power off: exit 0, sockets and pidfile gone.
+#   run 2: a stale socket file is replaced, --virtio-console unix: is a socket too, quit while
+#          paused ends cove with status 0 and removes its files.
+# Waits have generous safety limits only; nothing here measures speed.
+#
+#   monitor.sh COVE_BINARY POWERBTN.elf
+set -u
+[ $# -eq 2 ] || { sed -n '3,14p' "$0" >&2; exit 2; }
+cove=$1
+guest=$2
+command -v socat >/dev/null || { echo "monitor.sh: socat is missing (scripts/deps.sh)" >&2; exit 2; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cove-monitor.XXXXXX") || exit 2
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fail=1; }
+
+# wait_until SECONDS CMD...: polls CMD every 0.1 s; false when the safety limit passes.
+wait_until() {
+	local limit=$(($1 * 10))
+	shift
+	for ((i = 0; i < limit; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# mon LINES...: sends each line to the monitor over one connection, prints the replies.
+mon() {
+	printf '%s\n' "$@" | socat -t 10 - "UNIX-CONNECT:$tmp/M"
+}
+expect_reply() {
+	local name=$1 want=$2 got
+	shift 2
+	got=$(mon "$@")
+	if [ "$got" = "$want" ]; then ok "$name: $(echo "$got" | tr '\n' '|')"; else bad "$name: got '$got', want '$want'"; fi
+}
+
+last_tick() { grep -o "tick [0-9]*" "$1" 2>/dev/null | tail -n 1 | cut -d' ' -f2; }
+has_tick_after() { local t; t=$(last_tick "$1"); [ -n "$t" ] && [ "$t" -gt "$2" ]; }
+is_socket_0600() { [ -S "$1" ] && [ "$(stat -c %a "$1")" = 600 ]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# ---- run 1 ----
+"$cove" run --accel soft --kernel "$guest" --console "unix:$tmp/S" --monitor "$tmp/M" \
+	--pidfile "$tmp/P" </dev/null >"$tmp/out1" 2>"$tmp/err1" &
+cpid=$!
+pids+=("$cpid")
+wait_until 60 test -s "$tmp/P" || { bad "no pidfile"; exit 1; }
+[ "$(cat "$tmp/P")" = "$cpid" ] && ok "pidfile holds cove's pid" || bad "pidfile: '$(cat "$tmp/P")', want $cpid"
+is_socket_0600 "$tmp/S" && is_socket_0600 "$tmp/M" && ok "console and monitor are sockets, mode 0600" ||
+	bad "sockets: $(ls -l "$tmp")"
+
+socat -u "UNIX-CONNECT:$tmp/S" "OPEN:$tmp/con1,creat,append" &
+pids+=("$!")
+wait_until 60 has_tick_after "$tmp/con1" 0 && ok "first console client gets ticks" || bad "no ticks on the console"
+
+# a second client while the first is connected: closed at once, no output
+timeout 20 socat -u "UNIX-CONNECT:$tmp/S" "OPEN:$tmp/con2,creat" </dev/null
+st=$?
+[ "$st" = 0 ] && [ ! -s "$tmp/con2" ] && ok "second console client closed at once" ||
+	bad "second console client: status $st, $(wc -c <"$tmp/con2") bytes"
+t=$(last_tick "$tmp/con1")
+wait_until 60 has_tick_after "$tmp/con1" "$t" && ok "first client still gets ticks" ||
+	bad "the first client lost its output"
+
+expect_reply "status" running status
+expect_reply "pause" ok pause
+expect_reply "pause again" ok pause
+expect_reply "status paused" paused status
+sleep 0.3 # bytes already in the sockets reach the file
+before=$(wc -c <"$tmp/con1")
+sleep 1
+after=$(wc -c <"$tmp/con1")
+[ "$before" = "$after" ] && ok "no console bytes while paused" || bad "console grew from $before to $after bytes while paused"
+t=$(last_tick "$tmp/con1")
+expect_reply "resume" ok resume
+expect_reply "resume again" ok resume
+expect_reply "status running" running status
+wait_until 60 has_tick_after "$tmp/con1" "$t" && ok "ticks again after resume" || bad "no ticks after resume"
+
+long=$(printf 'a%.0s' $(seq 300))
+got=$(mon "bogus" "$long" "" "status")
+if [ "$(echo "$got" | grep -c '^error: ')" = 3 ] && [ "$(echo "$got" | sed -n 4p)" = running ] &&
+	echo "$got" | grep -q '^error: line longer than 256 bytes$'; then
+	ok "garbage, a 300-byte and an empty line get error:, the monitor goes on"
+else
+	bad "bad lines: got '$got'"
+fi
+got=$(head -c 2000 /dev/urandom | tr '\n' 'x' | { cat; printf '\nstatus\n'; } |
+	socat -t 10 - "UNIX-CONNECT:$tmp/M")
+[ "$(echo "$got" | tail -n 1)" = running ] && [ "$(echo "$got" | wc -l)" = 2 ] &&
+	ok "2000 random bytes: one error, then status answers" || bad "random bytes: got '$got'"
+printf 'sta' | socat -t 1 - "UNIX-CONNECT:$tmp/M" >/dev/null # gone mid-line
+expect_reply "after a client left mid-line" running status
+
+expect_reply "powerdown" ok powerdown
+wait_until 60 gone "$cpid" || bad "cove still runs after powerdown"
+wait "$cpid"
+st=$?
+[ "$st" = 0 ] && ok "powerdown: exit status 0" || bad "powerdown: exit status $st: $(cat "$tmp/err1")"
+wait_until 10 grep -q 'powerbtn: power button, powering off' "$tmp/con1" &&
+	ok "the guest saw the power button" || bad "no power button line on the console"
+[ ! -e "$tmp/S" ] && [ ! -e "$tmp/M" ] && [ ! -e "$tmp/P" ] && ok "sockets and pidfile removed" ||
+	bad "left behind: $(ls "$tmp")"
+[ ! -s "$tmp/err1" ] || bad "stderr: $(cat "$tmp/err1")"
+
+# ---- run 2 ----
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$tmp/S"
+[ -S "$tmp/S" ] || bad "could not make a stale socket"
+"$cove" run --accel soft --kernel "$guest" --console "unix:$tmp/S" --monitor "$tmp/M" \
+	--virtio-console "unix:$tmp/V" --pidfile "$tmp/P" </dev/null >"$tmp/out2" 2>"$tmp/err2" &
+cpid=$!
+pids+=("$cpid")
+wait_until 60 test -s "$tmp/P" || { bad "run 2: no pidfile"; exit 1; }
+is_socket_0600 "$tmp/V" && ok "virtio console is a socket too" || bad "no virtio console socket"
+socat -u "UNIX-CONNECT:$tmp/S" "OPEN:$tmp/con3,creat,append" &
+pids+=("$!")
+wait_until 60 has_tick_after "$tmp/con3" 0 && ok "stale socket replaced: ticks" || bad "run 2: no ticks"
+expect_reply "run 2: pause" ok pause
+expect_reply "run 2: quit" ok quit
+wait_until 60 gone "$cpid" || bad "cove still runs after quit"
+wait "$cpid"
+st=$?
+[ "$st" = 0 ] && ok "quit: exit status 0" || bad "quit: exit status $st: $(cat "$tmp/err2")"
+[ ! -e "$tmp/S" ] && [ ! -e "$tmp/M" ] && [ ! -e "$tmp/V" ] && [ ! -e "$tmp/P" ] &&
+	ok "run 2: sockets and pidfile removed" || bad "run 2: left behind: $(ls "$tmp")"
+[ ! -s "$tmp/err2" ] || bad "run 2 stderr: $(cat "$tmp/err2")"
+exit "$fail"
