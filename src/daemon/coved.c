@@ -242,6 +242,11 @@ int main(int argc, char **argv)
 	}
 	g_main_loop_run(loop);
 	status = 0;
+	if (ro_path) {
+		/* sockets coved made itself (not systemd's) go with it */
+		unlink(o.socket);
+		unlink(ro_path);
+	}
 out:
 	if (ready_fd >= 0)
 		close(ready_fd); /* the waiting parent sees EOF and exits 1 */

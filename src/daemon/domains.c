@@ -219,8 +219,8 @@ static void domain_exited(struct domain *d, int status)
 		d->reason = SHUTOFF_CRASHED;
 	else
 		d->reason = status < 0 ? SHUTOFF_UNKNOWN : SHUTOFF_FAILED;
-	if (d->console)
-		console_close(d->console);
+	/* an open console ends by itself: cove's exit closes the socket, and the guest's last
+	 * output is read before that end of file */
 	/* cove removes its sockets; after SIGKILL nobody did */
 	unlink(d->monitor);
 	unlink(d->consock);
@@ -771,6 +771,7 @@ static void adopt(struct domain *d)
 {
 	GKeyFile *kf = g_key_file_new();
 	guint64 start = 0, want;
+	char *reply;
 	gint64 pid;
 	int id;
 
@@ -801,9 +802,16 @@ static void adopt(struct domain *d)
 	d->phase = DOMAIN_RUNNING;
 	d->reason = RUNNING_BOOTED;
 	d->exit_src = g_unix_fd_add(d->pidfd, G_IO_IN, on_pidfd, dom_ref(d));
-	/* running or paused: ask */
-	d->probing = true;
-	monitor_request(d->monitor, "status", MONITOR_TIMEOUT_MS, on_probe, dom_ref(d));
+	/* running or paused: ask now, so that no client ever sees a guess */
+	reply = monitor_request_sync(d->monitor, "status", 2000);
+	if (reply && !strcmp(reply, "paused")) {
+		d->phase = DOMAIN_PAUSED;
+		d->reason = PAUSED_USER;
+	} else if (!reply || strcmp(reply, "running")) {
+		fprintf(stderr, "coved: domain %s: its monitor did not answer 'status'%s%s\n",
+			d->def->name, reply ? ": " : "", reply ? reply : "");
+	}
+	g_free(reply);
 	if (d->set->cfg.verbose)
 		fprintf(stderr, "coved: domain %s: adopted running cove pid %d\n", d->def->name,
 			d->pid);

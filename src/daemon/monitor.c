@@ -2,6 +2,7 @@
 #include "daemon/monitor.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <glib-unix.h>
 #include <glib.h>
 #include <string.h>
@@ -118,4 +119,45 @@ void monitor_request(const char *path, const char *cmd, unsigned timeout_ms, mon
 fail:
 	g_free(line);
 	g_idle_add(on_idle_fail, r);
+}
+
+char *monitor_request_sync(const char *path, const char *cmd, unsigned timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	char *line = g_strdup_printf("%s\n", cmd), buf[MONITOR_LINE_MAX + 1];
+	size_t have = 0;
+	int fd = -1;
+	char *reply = NULL;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		goto out;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line))
+		goto out;
+	while (have < MONITOR_LINE_MAX) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		gint64 left = (end - g_get_monotonic_time()) / 1000;
+		ssize_t n;
+		char *nl;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		n = recv(fd, buf + have, MONITOR_LINE_MAX - have, 0);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		nl = memchr(buf, '\n', have);
+		if (nl) {
+			reply = g_strndup(buf, (gsize)(nl - buf));
+			break;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	g_free(line);
+	return reply;
 }

@@ -13,4 +13,7 @@ typedef void (*monitor_cb)(const char *reply, const char *why, void *data);
 void monitor_request(const char *path, const char *cmd, unsigned timeout_ms, monitor_cb cb,
 		     void *data);
 
+/* Blocking, for start-up only (before coved serves anyone): the reply line, or NULL. */
+char *monitor_request_sync(const char *path, const char *cmd, unsigned timeout_ms);
+
 #endif

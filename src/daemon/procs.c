@@ -43,6 +43,7 @@ enum {
 	PROC_DOMAIN_IS_PERSISTENT = 151,
 	PROC_CONNECT_GET_LIB_VERSION = 157,
 	PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE = 183,
+	PROC_DOMAIN_SNAPSHOT_NUM = 187,
 	PROC_DOMAIN_CREATE_WITH_FLAGS = 196,
 	PROC_DOMAIN_OPEN_CONSOLE = 201,
 	PROC_DOMAIN_IS_UPDATED = 202,
@@ -644,6 +645,13 @@ static enum rpc_result p_messages(struct rpc_call *call, struct xdr_dec *in, str
 	return RPC_REPLY_NOW;
 }
 
+/* virsh undefine counts snapshots first; cove has none */
+static enum rpc_result p_snapshot_num(struct rpc_call *call, struct xdr_dec *in,
+				      struct xdr_enc *out)
+{
+	return dom_int(call, in, out, true, 0);
+}
+
 static enum rpc_result p_dom_vcpus(struct rpc_call *call, struct xdr_dec *in, struct xdr_enc *out)
 {
 	struct domain *d;
@@ -753,6 +761,7 @@ const struct rpc_proc coved_procs[] = {
 	{ PROC_CONNECT_GET_LIB_VERSION, "connect get lib version", p_version, true },
 	{ PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, "domain has managed save image", p_managed_save,
 	  true },
+	{ PROC_DOMAIN_SNAPSHOT_NUM, "domain snapshot num", p_snapshot_num, true },
 	{ PROC_DOMAIN_CREATE_WITH_FLAGS, "domain create with flags", p_create, false },
 	{ PROC_DOMAIN_OPEN_CONSOLE, "domain open console", p_console, false },
 	{ PROC_DOMAIN_IS_UPDATED, "domain is updated", p_updated, true },

@@ -306,7 +306,7 @@ static void handle_stream(struct rpc_client *c, const struct rpc_header *h, stru
 
 	switch (h->status) {
 	case RPC_CONTINUE:
-		if (ops)
+		if (ops && d->len > d->pos)
 			ops->data(priv, d->p + d->pos, d->len - d->pos);
 		break;
 	case RPC_OK: {
@@ -523,7 +523,9 @@ void rpc_stream_end(struct rpc_stream *st)
 {
 	struct rpc_header h;
 
-	stream_header(st, &h, RPC_OK);
+	/* end of file is an empty CONTINUE packet; an empty OK only confirms the client's finish
+	 * (libvirt's virNetServerProgramSendStreamData) */
+	stream_header(st, &h, RPC_CONTINUE);
 	st->ops = NULL;
 	st->priv = NULL;
 	client_send(st->client, &h, NULL, 0);

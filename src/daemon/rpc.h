@@ -139,8 +139,8 @@ struct rpc_stream *rpc_stream_open(struct rpc_call *call, const struct rpc_strea
 				   void *priv);
 /* Sends bytes to the client; false if its queue is full (the bytes are dropped). */
 bool rpc_stream_send(struct rpc_stream *st, const void *p, size_t n);
-/* The owner ends the stream (end of file); no more callbacks. The stream stays until
- * the client confirms with its finish, which is answered here. */
+/* The owner ends the stream (end of file: an empty CONTINUE); no more callbacks. The
+ * stream stays until the client's finish, which is confirmed here with an empty OK. */
 void rpc_stream_end(struct rpc_stream *st);
 
 #endif
