@@ -10,6 +10,8 @@
  *   rawclient SOCKET create-and-close DOM start DOM and hang up before the reply
  *   rawclient SOCKET ping-during-create DOM  start DOM, ping; the PONG must come (the start of
  *                                         a hung cove cannot finish), then hang up mid-call
+ *   rawclient PATH notify-wait           binds a datagram socket at PATH (a NOTIFY_SOCKET), prints
+ *                                         the first datagram; 0 if it says READY=1
  * Exit 0 when coved behaved as described, 1 otherwise.
  */
 #include <errno.h>
@@ -182,8 +184,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: rawclient SOCKET MODE [DOMAIN]\n");
 		return 2;
 	}
-	fd = connect_to(argv[1]);
 	const char *mode = argv[2];
+
+	if (!strcmp(mode, "notify-wait")) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct timeval tv = { .tv_sec = 60 };
+		char dg[512];
+		ssize_t n;
+
+		fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			perror(argv[1]);
+			return 1;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = recv(fd, dg, sizeof(dg) - 1, 0);
+		if (n < 0) {
+			perror("no notification");
+			return 1;
+		}
+		dg[n] = 0;
+		printf("%s\n", dg);
+		return !strstr(dg, "READY=1");
+	}
+	fd = connect_to(argv[1]);
 
 	if (!strcmp(mode, "ping")) {
 		start(&m, KEEPALIVE, 1, 2, 0);
