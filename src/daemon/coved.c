@@ -83,7 +83,8 @@ static int take_listen_fds(struct rpc_server *srv)
 		}
 		sa.sun_path[sizeof(sa.sun_path) - 1] = 0;
 		ro = g_str_has_suffix(sa.sun_path, "-ro");
-		/* one .socket unit has one SocketMode (0600); the read-only socket is for everyone */
+		/* one .socket unit has one SocketMode (0600); the read-only socket is for everyone
+		 */
 		if (ro && sa.sun_path[0] && chmod(sa.sun_path, 0666))
 			fprintf(stderr, "coved: %s: %s\n", sa.sun_path, g_strerror(errno));
 		fcntl(fd, F_SETFD, FD_CLOEXEC);

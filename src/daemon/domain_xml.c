@@ -635,9 +635,10 @@ bool domain_xml_parse(const char *xml, struct domain_def **out, GError **err)
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xmlGetLastError();
+		char *why = g_strdup(e && e->message ? e->message : "");
 
-		XML_ERR(err, "not well-formed XML%s%s", e && e->message ? ": " : "",
-			e && e->message ? g_strstrip(g_strdup(e->message)) : "");
+		XML_ERR(err, "not well-formed XML%s%s", *why ? ": " : "", g_strstrip(why));
+		g_free(why);
 		return false;
 	}
 	if (doc->intSubset || !xmlDocGetRootElement(doc)) {

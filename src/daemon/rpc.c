@@ -531,11 +531,30 @@ void rpc_stream_end(struct rpc_stream *st)
 	client_send(st->client, &h, NULL, 0);
 }
 
+static void add_client(struct rpc_server *s, int cfd, bool readonly)
+{
+	struct rpc_client *c = g_new0(struct rpc_client, 1);
+
+	c->server = s;
+	c->fd = cfd;
+	c->refs = 1; /* the server's, dropped in client_close() */
+	c->readonly = readonly;
+	g_queue_init(&c->outq);
+	c->in_src = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, client_readable, c);
+	s->clients = g_list_prepend(s->clients, c);
+	s->nclients++;
+}
+
+void rpc_server_add_client(struct rpc_server *s, int fd, bool readonly)
+{
+	g_unix_set_fd_nonblocking(fd, TRUE, NULL);
+	add_client(s, fd, readonly);
+}
+
 static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 {
 	struct listener *l = data;
 	struct rpc_server *s = l->server;
-	struct rpc_client *c;
 	int cfd;
 
 	(void)cond;
@@ -549,15 +568,7 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 		close(cfd);
 		return G_SOURCE_CONTINUE;
 	}
-	c = g_new0(struct rpc_client, 1);
-	c->server = s;
-	c->fd = cfd;
-	c->refs = 1; /* the server's, dropped in client_close() */
-	c->readonly = l->readonly;
-	g_queue_init(&c->outq);
-	c->in_src = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, client_readable, c);
-	s->clients = g_list_prepend(s->clients, c);
-	s->nclients++;
+	add_client(s, cfd, l->readonly);
 	return G_SOURCE_CONTINUE;
 }
 

@@ -117,6 +117,8 @@ struct rpc_server *rpc_server_new(const struct rpc_server_cfg *cfg);
 void rpc_server_free(struct rpc_server *s);
 /* Serves a listening Unix socket; the server owns fd from now on. */
 void rpc_server_add_listener(struct rpc_server *s, int fd, bool readonly);
+/* Serves one connected stream socket as a client (tests and the fuzz target). */
+void rpc_server_add_client(struct rpc_server *s, int fd, bool readonly);
 /* Creates, binds and listens on a Unix socket at path (a stale socket is replaced). */
 int rpc_listen_unix(const char *path, unsigned mode, GError **err);
 unsigned rpc_server_nclients(const struct rpc_server *s);
