@@ -28,7 +28,7 @@ struct chardev {
 	uint8_t pending[512];
 	size_t npending, pending_off;
 	bool escape;	/* the last byte read was Ctrl-A */
-	bool stdin_eof; /* socket: the client shut its sending side */
+	bool stdin_eof; /* end of input (socket: the client shut its sending side) */
 	GSource *watch; /* input readable; removed while pending holds bytes */
 
 	/* socket: in_fd == out_fd == the one client, or -1 (I/O thread, under lock) */

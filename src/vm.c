@@ -302,6 +302,8 @@ static int vm_setup_devices(struct vm *vm, struct acpi_config *acpi, GError **er
 		g_set_error(err, COVE_ERROR, 0, "%s: cannot create the device: %s", what, strerror(-ret));
 		return ret;
 	}
+	/* the FADT's SCI_INT: the power button of vm_power_button() reaches the guest */
+	acpi_pm_set_irq(vm->pm, irq, PC_IRQ_SCI);
 
 	acpi->ncpus = vm->ncpus;
 	acpi->nvirtio = 0;

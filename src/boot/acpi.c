@@ -29,7 +29,7 @@
 /* §5.2.9 FADT flags and IA-PC boot architecture flags. */
 #define FADT_WBINVD	     (1u << 0)
 #define FADT_PROC_C1	     (1u << 2)
-#define FADT_PWR_BUTTON	     (1u << 4) /* no fixed-feature power button */
+#define FADT_PWR_BUTTON	     (1u << 4) /* set: no fixed-feature power button */
 #define FADT_SLP_BUTTON	     (1u << 5)
 #define IAPC_LEGACY_DEVICES  (1u << 0)
 #define IAPC_8042	     (1u << 1)
@@ -123,7 +123,12 @@ static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
 	boot_wr16(t + 96, 101);	 /* P_LVL2_LAT > 100: no C2 */
 	boot_wr16(t + 98, 1001); /* P_LVL3_LAT > 1000: no C3 */
 	boot_wr16(t + 109, IAPC_LEGACY_DEVICES | IAPC_8042 | IAPC_VGA_NOT_PRESENT);
-	boot_wr32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON);
+	/*
+	 * PWR_BUTTON clear: the power button is the fixed-feature one of the PM1
+	 * block (§4.8.2.2.1), pressed by the monitor's "powerdown" and raising
+	 * the SCI. No sleep button.
+	 */
+	boot_wr32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON);
 	/* RESET_REG (116) and RESET_VALUE (128) unused: RESET_REG_SUP is clear. */
 	t[131] = 0;		  /* FADT minor version */
 	boot_wr64(t + 140, dsdt); /* X_DSDT */

@@ -178,6 +178,7 @@ START_TEST(test_acpi_fadt_points_at_the_pm_ports)
 	ck_assert_uint_eq(f[89], 2);
 	ck_assert_uint_eq(f[91], 4);
 	ck_assert(f[109] & 0x2);		  /* IAPC_BOOT_ARCH: 8042 */
+	ck_assert_uint_eq(rd32(f + 112) & (1u << 4), 0); /* a fixed-feature power button */
 	ck_assert(!(rd32(f + 112) & (1u << 20))); /* not hardware-reduced */
 	ck_assert(!(rd32(f + 112) & (1u << 10))); /* no RESET_REG */
 	ck_assert_uint_eq(f[148], 1);		  /* X_PM1a_EVT_BLK in I/O space */
