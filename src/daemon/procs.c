@@ -45,6 +45,7 @@ enum {
 	PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE = 183,
 	PROC_DOMAIN_SNAPSHOT_NUM = 187,
 	PROC_DOMAIN_CREATE_WITH_FLAGS = 196,
+	PROC_DOMAIN_GET_VCPUS_FLAGS = 200,
 	PROC_DOMAIN_OPEN_CONSOLE = 201,
 	PROC_DOMAIN_IS_UPDATED = 202,
 	PROC_DOMAIN_GET_STATE = 212,
@@ -661,6 +662,19 @@ static enum rpc_result p_dom_vcpus(struct rpc_call *call, struct xdr_dec *in, st
 	return RPC_REPLY_NOW;
 }
 
+/* virsh vcpucount: live, config and maximum are all the definition's count */
+static enum rpc_result p_vcpus_flags(struct rpc_call *call, struct xdr_dec *in, struct xdr_enc *out)
+{
+	uint32_t flags;
+	struct domain *d;
+
+	DOMAIN_ARGS(call, in, d, &flags, RPC_REPLY_NOW);
+	/* VIR_DOMAIN_AFFECT_LIVE 1, AFFECT_CONFIG 2, VCPU_MAXIMUM 4; not VCPU_GUEST 8 */
+	if (flags_ok(call, flags, 7))
+		xdr_put_i32(out, (int32_t)domain_def(d)->vcpus);
+	return RPC_REPLY_NOW;
+}
+
 static enum rpc_result p_max_memory(struct rpc_call *call, struct xdr_dec *in, struct xdr_enc *out)
 {
 	struct domain *d;
@@ -763,6 +777,7 @@ const struct rpc_proc coved_procs[] = {
 	  true },
 	{ PROC_DOMAIN_SNAPSHOT_NUM, "domain snapshot num", p_snapshot_num, true },
 	{ PROC_DOMAIN_CREATE_WITH_FLAGS, "domain create with flags", p_create, false },
+	{ PROC_DOMAIN_GET_VCPUS_FLAGS, "domain get vcpus flags", p_vcpus_flags, true },
 	{ PROC_DOMAIN_OPEN_CONSOLE, "domain open console", p_console, false },
 	{ PROC_DOMAIN_IS_UPDATED, "domain is updated", p_updated, true },
 	{ PROC_DOMAIN_GET_STATE, "domain get state", p_state, true },

@@ -57,10 +57,12 @@ start_coved() {
 
 v() { timeout 120 virsh -q -c "$uri" "$@"; }
 
-# define_guest NAME [XML]: fills in the name and the guest kernel, defines it
+# define_guest NAME [XML]: fills in the name, the guest kernel and a disk image, defines it
 define_guest() {
 	local name=$1 xml=${2:-$DAEMON_TESTS/guest.xml}
-	sed -e "s|@NAME@|$name|g" -e "s|@KERNEL@|$COVE_GUEST|g" "$xml" >"$tmp/$name.xml"
+	truncate -s 1M "$tmp/$name.img"
+	sed -e "s|@NAME@|$name|g" -e "s|@KERNEL@|$COVE_GUEST|g" -e "s|@DISK@|$tmp/$name.img|g" \
+		"$xml" >"$tmp/$name.xml"
 	v define "$tmp/$name.xml"
 }
 

@@ -9,6 +9,7 @@ command -v script >/dev/null || { echo "session.sh: script (bsdutils) is missing
 
 start_coved
 expect "define" define_guest pb
+[ $fail = 0 ] || finish
 v list --all >"$tmp/list"
 if grep -Eq '^ *- +pb +shut off$' "$tmp/list"; then ok "list --all: pb shut off"; else bad "list --all: $(cat "$tmp/list")"; fi
 
@@ -22,6 +23,13 @@ for want in 'Name: *pb' 'State: *running' 'CPU\(s\): *1' 'Max memory: *65536 KiB
 	if grep -Eq "^$want" "$tmp/dominfo"; then ok "dominfo: $want"; else bad "dominfo lacks '$want': $(cat "$tmp/dominfo")"; fi
 done
 uuid=$(awk '/^UUID:/ { print $2 }' "$tmp/dominfo")
+if v domblklist pb | grep -Eq "^ *vda +$tmp/pb.img$"; then ok "domblklist: vda"; else bad "domblklist: $(v domblklist pb)"; fi
+if tr '\0' ' ' <"/proc/$(cat "$state/run/pb.pid")/cmdline" | grep -q -- "--disk $tmp/pb.img"; then
+	ok "cove was given the disk"
+else
+	bad "cove's command line: $(tr '\0' ' ' <"/proc/$(cat "$state/run/pb.pid")/cmdline")"
+fi
+expect "vcpucount" sh -c "virsh -q -c '$uri' vcpucount pb --maximum --config | grep -qx ' *1'"
 
 v dumpxml pb >"$tmp/dump.xml"
 if grep -q "<uuid>$uuid</uuid>" "$tmp/dump.xml" && grep -q "<kernel>$COVE_GUEST</kernel>" "$tmp/dump.xml" &&
