@@ -23,7 +23,7 @@ struct rpc_server {
 	struct rpc_server_cfg cfg;
 	GList *listeners; /* struct listener * */
 	GList *clients;
-	unsigned nclients;
+	unsigned nclients, nro_clients;
 };
 
 struct listener {
@@ -38,11 +38,12 @@ struct rpc_client {
 	int fd;
 	int refs;
 	bool closed, readonly;
+	bool ro_slot; /* counted against the read-only socket's share */
 	guint in_src, out_src;
 	uint8_t lenbuf[4];
 	size_t lenhave;
 	uint8_t *msg; /* payload after the length word, once the length is known */
-	size_t msglen, msghave;
+	size_t msglen, msghave, msgcap;
 	GQueue outq; /* GBytes * */
 	size_t outoff, outbytes;
 	GList *streams;
@@ -418,10 +419,17 @@ static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 			}
 			c->msglen = len - 4;
 			c->msghave = 0;
-			c->msg = g_malloc(c->msglen);
+			/* memory follows the bytes that really arrive, not what the length word
+			 * promises: a client cannot make coved hold RPC_MSG_MAX by saying so */
+			c->msgcap = MIN(c->msglen, RPC_READ_CHUNK);
+			c->msg = g_malloc(c->msgcap);
 		}
 		size_t want = MIN(c->msglen - c->msghave, (size_t)n - off);
 
+		if (c->msghave + want > c->msgcap) {
+			c->msgcap = MIN(c->msglen, MAX(c->msgcap * 2, c->msghave + want));
+			c->msg = g_realloc(c->msg, c->msgcap);
+		}
 		memcpy(c->msg + c->msghave, chunk + off, want);
 		c->msghave += want;
 		off += want;
@@ -471,6 +479,7 @@ static void client_close(struct rpc_client *c, const char *why)
 	}
 	c->server->clients = g_list_remove(c->server->clients, c);
 	c->server->nclients--;
+	c->server->nro_clients -= c->ro_slot;
 	client_unref(c);
 }
 
@@ -539,10 +548,12 @@ static void add_client(struct rpc_server *s, int cfd, bool readonly)
 	c->fd = cfd;
 	c->refs = 1; /* the server's, dropped in client_close() */
 	c->readonly = readonly;
+	c->ro_slot = readonly;
 	g_queue_init(&c->outq);
 	c->in_src = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, client_readable, c);
 	s->clients = g_list_prepend(s->clients, c);
 	s->nclients++;
+	s->nro_clients += readonly;
 }
 
 void rpc_server_add_client(struct rpc_server *s, int fd, bool readonly)
@@ -561,7 +572,9 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (cfd < 0)
 		return G_SOURCE_CONTINUE;
-	if (s->nclients >= s->cfg.max_clients) {
+	/* the read-only socket is open to everyone: it may fill only half the slots */
+	if (s->nclients >= s->cfg.max_clients ||
+	    (l->readonly && s->nro_clients >= s->cfg.max_clients / 2)) {
 		if (s->cfg.verbose)
 			fprintf(stderr, "coved: too many clients (%u); refusing one\n",
 				s->nclients);
