@@ -460,7 +460,7 @@ static bool parse_size_attr(const xmlNode *n, const char *name, uint64_t *out, G
 static bool parse_cove(const xmlNode *n, struct domain_def *d, GError **err)
 {
 	static const char *const none[] = { NULL };
-	static const char *const mem_attrs[] = { "file", "block-size", "resident", NULL };
+	static const char *const mem_attrs[] = { "file", "block", "resident", NULL };
 
 	if (name_is(n, "accel")) {
 		char *a = NULL;
@@ -486,8 +486,15 @@ static bool parse_cove(const xmlNode *n, struct domain_def *d, GError **err)
 				d->memory_file);
 			return false;
 		}
-		return parse_size_attr(n, "block-size", &d->block_size, err) &&
-		       parse_size_attr(n, "resident", &d->resident, err);
+		if (!parse_size_attr(n, "block", &d->block_size, err) ||
+		    !parse_size_attr(n, "resident", &d->resident, err))
+			return false;
+		if (!d->memory_file && (d->block_size || d->resident)) {
+			XML_ERR(err,
+				"<cove:memory>: block and resident need file='...' (block RAM)");
+			return false;
+		}
+		return true;
 	}
 	(void)none;
 	return unsupported(n, err);
@@ -724,8 +731,7 @@ char *domain_xml_format(const struct domain_def *d, int id)
 			g_string_append_c(s, '\'');
 		}
 		if (d->block_size)
-			g_string_append_printf(s, " block-size='%" G_GUINT64_FORMAT "'",
-					       d->block_size);
+			g_string_append_printf(s, " block='%" G_GUINT64_FORMAT "'", d->block_size);
 		if (d->resident)
 			g_string_append_printf(s, " resident='%" G_GUINT64_FORMAT "'", d->resident);
 		g_string_append(s, "/>\n");

@@ -37,7 +37,7 @@ struct domain_def {
 	bool reboot_restart;
 	char *accel;		       /* auto, kvm or soft */
 	char *memory_file;	       /* block RAM image; NULL for anonymous RAM */
-	uint64_t block_size, resident; /* bytes; 0 = cove's default */
+	uint64_t block_size, resident; /* bytes; 0 = cove's default (--memory-block, -resident) */
 };
 
 /* Parses and validates; *out is a new definition. */

@@ -364,17 +364,17 @@ static char **start_argv(struct domain *d)
 		g_ptr_array_add(a, g_strdup("--on-reboot"));
 		g_ptr_array_add(a, g_strdup("restart"));
 	}
-	/* block RAM settings go to cove as they are; a cove without them says so */
+	/* block RAM (cove --memory-file); cove checks the sizes and says what is wrong */
 	if (def->memory_file) {
 		g_ptr_array_add(a, g_strdup("--memory-file"));
 		g_ptr_array_add(a, g_strdup(def->memory_file));
 	}
 	if (def->block_size) {
-		g_ptr_array_add(a, g_strdup("--block-size"));
+		g_ptr_array_add(a, g_strdup("--memory-block"));
 		g_ptr_array_add(a, g_strdup_printf("%" G_GUINT64_FORMAT, def->block_size));
 	}
 	if (def->resident) {
-		g_ptr_array_add(a, g_strdup("--resident"));
+		g_ptr_array_add(a, g_strdup("--memory-resident"));
 		g_ptr_array_add(a, g_strdup_printf("%" G_GUINT64_FORMAT, def->resident));
 	}
 	g_ptr_array_add(a, NULL);

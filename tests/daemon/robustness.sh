@@ -95,6 +95,14 @@ still_serves "a hung cove"
 kill "$coved_pid"; wait "$coved_pid" 2>/dev/null
 start_coved
 
+# ---- a start that cove refuses: the error carries cove's own last line, and nothing is left
+printf 'not a kernel\n' >"$tmp/notakernel"
+sed -e "s|@KERNEL@|$tmp/notakernel|g" "$DAEMON_TESTS/guest.xml" >"$tmp/nk-in.xml"
+expect "define a domain with a file that is no kernel" define_guest nk "$tmp/nk-in.xml"
+expect_fail "start fails with cove's message" "cove exited before the domain ran: cove: " v start nk
+if state_is nk "shut off" && [ ! -e "$state/run/nk.runtime" ]; then ok "the failed start left it shut off, no runtime file"; else bad "after failed start: $(domstate nk), $(ls "$state/run")"; fi
+still_serves "a start cove refused"
+
 # ---- definitions coved must refuse
 expect_fail "unknown element rejected" "unsupported element <domain/devices/interface>" define_guest bad "$DAEMON_TESTS/unknown-element.xml"
 sed -e 's|<domain type=.cove.|<domain type="kvm"|' "$DAEMON_TESTS/guest.xml" >"$tmp/kvm.xml"

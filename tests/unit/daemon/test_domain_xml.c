@@ -45,7 +45,7 @@ START_TEST(test_domain_xml_full_definition)
 		"<source file='/img/a.img'/><target dev='vda' bus='virtio'/><readonly/></disk>"
 		"<disk type='file' device='disk'><source file='/img/b.img'/></disk>"
 		"<serial type='pty'><target port='0'/></serial></devices>"
-		"<cove:accel>soft</cove:accel><cove:memory file='/ram/vm1' block-size='2M'/>"
+		"<cove:accel>soft</cove:accel><cove:memory file='/ram/vm1' block='2M'/>"
 		"</domain>");
 	char uuid[37];
 
@@ -155,6 +155,12 @@ START_TEST(test_domain_xml_rejects_bad_values)
 		    "unsupported attribute 'bogus'");
 	parse_fails("<domain type='cove'><name>x</name><memory>65536</memory></domain>", "<os>");
 	parse_fails("<domain type='cove'><uuid>nope</uuid></domain>", "not a UUID");
+	parse_fails("<domain type='cove' " NS "><name>x</name><memory>65536</memory>" OS
+		    "<cove:memory resident='64M'/></domain>",
+		    "need file=");
+	parse_fails("<domain type='cove' " NS "><name>x</name><memory>65536</memory>" OS
+		    "<cove:memory file='/r' block='2Q'/></domain>",
+		    "unknown size suffix");
 }
 END_TEST
 
