@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * coved: serves cove domains to stock virsh over libvirt's RPC protocol.
- *   coved [--foreground] [--socket PATH] [--state-dir DIR] [--cove PATH]
+ *   coved [--foreground] [--socket PATH] [--state-dir DIR] [--cove PATH] [--start-timeout SEC]
  * Listens on PATH (read-write) and PATH-ro (read-only procedures only), or on
  * the sockets systemd passes (LISTEN_FDS); tells systemd it is ready with
  * READY=1 on $NOTIFY_SOCKET. Running VMs outlive coved; the next one adopts them.
@@ -29,6 +29,7 @@
 struct coved_opts {
 	gboolean foreground;
 	char *socket, *state_dir, *cove;
+	gint start_timeout;
 };
 
 static gboolean on_quit_signal(gpointer data)
@@ -123,6 +124,8 @@ static bool parse_args(int argc, char **argv, struct coved_opts *o)
 		  "Definitions and runtime files (default " COVED_DEFAULT_STATE ")", "DIR" },
 		{ "cove", 0, 0, G_OPTION_ARG_FILENAME, &o->cove,
 		  "The cove binary (default: next to coved, or $COVED_COVE)", "PATH" },
+		{ "start-timeout", 0, 0, G_OPTION_ARG_INT, &o->start_timeout,
+		  "Seconds a start waits for cove's monitor (default 60)", "SEC" },
 		{ NULL },
 	};
 	GOptionContext *ctx = g_option_context_new("- serve cove domains to virsh");
@@ -137,6 +140,9 @@ static bool parse_args(int argc, char **argv, struct coved_opts *o)
 	if (!ok) {
 		fprintf(stderr, "coved: %s (see 'coved --help')\n", err->message);
 		g_error_free(err);
+	} else if (o->start_timeout < 0 || o->start_timeout > 3600) {
+		fprintf(stderr, "coved: --start-timeout %d: 1-3600 seconds\n", o->start_timeout);
+		ok = false;
 	} else if (argc > 1) {
 		fprintf(stderr, "coved: unexpected argument '%s' (see 'coved --help')\n", argv[1]);
 		ok = false;
@@ -197,6 +203,7 @@ int main(int argc, char **argv)
 	dcfg.state_dir = o.state_dir;
 	dcfg.cove = o.cove;
 	dcfg.verbose = o.foreground;
+	dcfg.start_timeout_ms = (unsigned)o.start_timeout * 1000;
 	set = domains_new(&dcfg, &err);
 	if (!set) {
 		fprintf(stderr, "coved: %s\n", err->message);

@@ -90,6 +90,14 @@ kill "$coved_pid"; wait "$coved_pid" 2>/dev/null
 start_coved --cove "$tmp/hung-cove"
 expect "PONG while the start of a hung cove waits, then hang up" "$RAWCLIENT" "$sock" ping-during-create pb
 expect "destroy the hung start" v destroy pb
+# real virsh: it pings after 5 s idle and drops a server silent for ~35 s; a start that waits 40 s
+# must end with coved's own error, not a keepalive timeout
+kill "$coved_pid"; wait "$coved_pid" 2>/dev/null
+start_coved --cove "$tmp/hung-cove" --start-timeout 40
+expect_fail "virsh start waits 40 s on a hung cove and gets coved's answer" "did not answer on its monitor" v start pb
+if ! grep -qi keepalive "$tmp/out"; then ok "no keepalive timeout"; else bad "keepalive: $(cat "$tmp/out")"; fi
+expect "start it again" "$RAWCLIENT" "$sock" create-and-close pb
+expect "destroy the hung start" v destroy pb
 if wait_until 60 state_is pb "shut off"; then ok "hung cove killed: shut off"; else bad "hung cove: $(domstate pb)"; fi
 still_serves "a hung cove"
 kill "$coved_pid"; wait "$coved_pid" 2>/dev/null
