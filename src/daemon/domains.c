@@ -183,6 +183,7 @@ static void on_console_gone(void *owner, struct console *c)
 
 	if (d->console == c)
 		d->console = NULL;
+	dom_unref(d); /* the console's reference */
 }
 
 static void stop_timers(struct domain *d)
@@ -570,8 +571,10 @@ bool domain_open_console(struct domain *d, struct rpc_call *call, bool force, in
 	}
 	if (d->console)
 		console_close(d->console);
-	d->console = console_open(d->consock, call, on_console_gone, d, err);
+	/* the console may outlive the process by a moment (its EOF), so it holds d */
+	d->console = console_open(d->consock, call, on_console_gone, dom_ref(d), err);
 	if (!d->console) {
+		dom_unref(d);
 		*code = VIR_ERR_OPERATION_FAILED;
 		return false;
 	}
