@@ -15,7 +15,7 @@ PKGS=(
 	# management (coved, virsh tests)
 	libxml2-dev libvirt-clients
 	# coved tests: systemd-analyze verify on configs/, script(1) for virsh console
-	systemd bsdutils man-db
+	systemd bsdutils man-db procps
 )
 
 missing=()
