@@ -178,6 +178,44 @@ static void report(const struct opts *o, uint64_t index, const struct diff_seq *
 	printf("\n  compared      ");
 	print_flags(fmask);
 	printf("\n");
+	for (unsigned x = 0; x < 16; x++) {
+		const uint8_t *v[3] = { s->init.xmm[x], nat ? nat->xmm[x] : NULL,
+					soft ? soft->xmm[x] : NULL };
+
+		printf("  xmm%-2u", x);
+		for (unsigned k = 0; k < 3; k++) {
+			uint64_t lo = 0, hi = 0;
+
+			if (v[k]) {
+				memcpy(&lo, v[k], 8);
+				memcpy(&hi, v[k] + 8, 8);
+			}
+			printf(" %016" PRIx64 "%016" PRIx64, hi, lo);
+		}
+		printf("%s\n",
+		       nat && soft && memcmp(nat->xmm[x], soft->xmm[x], 16) ? "  <-- differs" : "");
+	}
+	printf("  mxcsr initial %#06x host %#06x soft %#06x%s\n", s->init.mxcsr,
+	       nat ? nat->mxcsr : 0, soft ? soft->mxcsr : 0,
+	       nat && soft && nat->mxcsr != soft->mxcsr ? "  <-- differs" : "");
+	if (nat && soft) {
+		for (unsigned k = 0; k < 8; k++) {
+			uint64_t nm, sm;
+			uint16_t ne, se;
+
+			memcpy(&nm, nat->st[k], 8);
+			memcpy(&ne, nat->st[k] + 8, 2);
+			memcpy(&sm, soft->st[k], 8);
+			memcpy(&se, soft->st[k] + 8, 2);
+			printf("  st%u   host %04x:%016" PRIx64 " soft %04x:%016" PRIx64 "%s\n", k,
+			       ne, nm, se, sm,
+			       memcmp(nat->st[k], soft->st[k], 10) ? "  <-- differs" : "");
+		}
+		printf("  fcw host %#06x soft %#06x, fsw host %#06x soft %#06x, ftw host %#04x "
+		       "soft "
+		       "%#04x\n",
+		       nat->fcw, soft->fcw, nat->fsw, soft->fsw, nat->ftw, soft->ftw);
+	}
 	if (nmem && smem) {
 		unsigned shown = 0;
 
@@ -221,7 +259,10 @@ static bool run_both(struct diff_soft *soft, const struct diff_seq *s, uint64_t 
 	snprintf(r->why, sizeof(r->why), "final state differs");
 	return !memcmp(r->nat.gpr, r->soft.gpr, sizeof(r->nat.gpr)) &&
 	       !((r->nat.rflags ^ r->soft.rflags) & r->fmask) &&
-	       !memcmp(r->nmem, r->smem, DIFF_MEM_SIZE);
+	       !memcmp(r->nat.xmm, r->soft.xmm, sizeof(r->nat.xmm)) &&
+	       r->nat.mxcsr == r->soft.mxcsr && !memcmp(r->nat.st, r->soft.st, sizeof(r->nat.st)) &&
+	       r->nat.fcw == r->soft.fcw && r->nat.fsw == r->soft.fsw &&
+	       r->nat.ftw == r->soft.ftw && !memcmp(r->nmem, r->smem, DIFF_MEM_SIZE);
 }
 
 /*

@@ -35,6 +35,12 @@
 struct diff_regs {
 	uint64_t gpr[16];
 	uint64_t rflags;
+	uint8_t xmm[16][16];
+	uint32_t mxcsr; /* exceptions stay masked: a sequence never faults */
+	/* x87 at the end (the stack starts empty): ST(0)-ST(7), FCW, FSW, abridged tags */
+	uint8_t st[8][10];
+	uint16_t fcw, fsw;
+	uint8_t ftw;
 };
 
 struct diff_seq {

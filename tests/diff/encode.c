@@ -72,7 +72,8 @@ bool enc_encode(uint8_t *code, unsigned *len, const struct enc_op *op, uint64_t 
 
 		put(g, null_seg[(noise >> 3) & 3], 1);
 	}
-	if (op->size == 2 || (op->size == 8 && !op->now && ((noise >> 5) & 7) == 0))
+	if (op->size == 2 || op->p66 ||
+	    (op->size == 8 && !op->now && !op->simd && !op->p66 && ((noise >> 5) & 7) == 0))
 		put(g, 0x66, 1); /* REX.W wins over 66 (SDM Vol.2 §2.2.1.2) */
 	if (op->a32)
 		put(g, 0x67, 1);

@@ -30,6 +30,8 @@ struct enc_op {
 	unsigned size;
 	bool now;    /* 64-bit by default: no REX.W */
 	uint8_t pfx; /* F2/F3, or 0 */
+	bool p66;    /* SSE: a mandatory 66, and no 66 as noise (it would change the insn) */
+	bool simd;   /* SSE: no 66 as noise */
 	bool a32;    /* 67 */
 	bool rm8;    /* the r/m operand is a byte register whatever size says */
 	bool lock;   /* F0: only on a read-modify-write of memory */

@@ -18,6 +18,7 @@
 
 #include "diff.h"
 #include "encode.h"
+#include "gen.h"
 
 #define NOREG ENC_NOREG
 #define AH    ENC_AH
@@ -31,16 +32,6 @@
 #define ALL DIFF_ARITH
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8 };
-
-struct gen {
-	struct diff_seq *s;
-	uint64_t *rng;
-	const struct diff_gen_opts *o;
-	uint8_t ptr[2]; /* base registers of memory operands, never written */
-	uint64_t undef; /* flags undefined now */
-	int depth;	/* bytes pushed */
-	bool bad;	/* the current instruction cannot be encoded as chosen */
-};
 
 uint64_t diff_rand(uint64_t *rng)
 {
@@ -181,6 +172,32 @@ static bool readable(const struct gen *g, uint64_t flags)
 static void flags(struct gen *g, uint64_t defined, uint64_t undefined)
 {
 	g->undef = (g->undef & ~defined) | undefined;
+}
+
+/* For gen_sse.c (gen.h). */
+unsigned gen_rnd(struct gen *g, unsigned n)
+{
+	return rnd(g, n);
+}
+
+uint64_t gen_value(struct gen *g)
+{
+	return value(g);
+}
+
+void gen_emit(struct gen *g, const struct enc_op *op)
+{
+	emit(g, op);
+}
+
+unsigned gen_pick_reg(struct gen *g, unsigned size, bool written)
+{
+	return pick_reg(g, size, written);
+}
+
+void gen_flags(struct gen *g, uint64_t defined, uint64_t undefined)
+{
+	flags(g, defined, undefined);
 }
 
 /* What condition code cc reads (SDM Vol.1 Table B-1). */
@@ -909,9 +926,9 @@ static bool f_nop(struct gen *g)
 }
 
 static bool (*const forms[])(struct gen *g) = {
-	f_alu,	  f_alu, f_alu,	 f_unary, f_shift,  f_shift, f_shxd, f_mul,
-	f_div,	  f_bt,	 f_scan, f_bswap, f_xchg,   f_cond,  f_cond, f_movx,
-	f_movsxd, f_lea, f_mov,	 f_misc,  f_string, f_stack, f_nop,
+	f_alu,	  f_alu,   f_alu,  f_unary, f_shift, f_shift,	   f_shxd,   f_mul,   f_div, f_bt,
+	f_scan,	  f_bswap, f_xchg, f_cond,  f_cond,  f_movx,	   f_movsxd, f_lea,   f_mov, f_misc,
+	f_string, f_stack, f_nop,  gen_sse, gen_sse, gen_sse_move, gen_x87,  gen_x87,
 };
 
 /* --- disassembly and exclusions --- */
@@ -974,6 +991,7 @@ int diff_gen(struct diff_seq *s, uint64_t *rng, const struct diff_gen_opts *o)
 		s->init.gpr[g.ptr[p]] = DIFF_MEM + 0x200 + rnd(&g, 0xc00);
 	s->init.gpr[RSP] = DIFF_STACK_TOP;
 	s->init.rflags = 0x202 | (diff_rand(rng) & DIFF_ARITH);
+	gen_sse_init(&g);
 
 	for (unsigned k = 0; k < o->seq_len;) {
 		struct gen save = g;

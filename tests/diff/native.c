@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The native run: the sequence between a prologue that loads every GPR and
- * RFLAGS from a register block at the fixed address DIFF_STATE, and an
- * epilogue that stores them back, both addressed with absolute [disp32] so
+ * RFLAGS (and, with fxrstor/fxsave, the XMM registers and MXCSR) from a
+ * register block at the fixed address DIFF_STATE, and an epilogue that
+ * stores them back, both addressed with absolute [disp32] so
  * that no register has to hold a pointer. The host's callee-saved registers
  * and RSP are kept on the host stack and in the block.
  *
@@ -25,7 +26,16 @@ struct native_block {
 	uint64_t rflags;
 	uint64_t host_rsp;
 	uint64_t stack[32]; /* for pushfq/popfq while RSP is the guest's */
+	/* FXSAVE images: the host's x87/SSE state (MXCSR is callee-saved) and the sequence's */
+	uint8_t host_fx[512] __attribute__((aligned(16)));
+	uint8_t guest_fx[512] __attribute__((aligned(16)));
 };
+
+_Static_assert(sizeof(struct native_block) <= 4096, "the register block is one page");
+
+#define FX_FCW	 0
+#define FX_MXCSR 24
+#define FX_XMM	 160
 
 #define BLK	((struct native_block *)DIFF_STATE)
 #define AT(f)	((uint32_t)(DIFF_STATE + offsetof(struct native_block, f)))
@@ -68,6 +78,13 @@ static void mov_abs(struct buf *b, unsigned opc, unsigned r, uint32_t at)
 	b32(b, at);
 }
 
+/* fxsave64 / fxrstor64 [disp32]: REX.W 0F AE /0 or /1. */
+static void fx_abs(struct buf *b, unsigned digit, uint32_t at)
+{
+	b8(b, 0x48), b8(b, 0x0f), b8(b, 0xae), b8(b, 0x04 | digit << 3), b8(b, 0x25);
+	b32(b, at);
+}
+
 static unsigned prologue(uint8_t *p)
 {
 	struct buf b = { p, 0 };
@@ -77,6 +94,8 @@ static unsigned prologue(uint8_t *p)
 
 	memcpy(p, save, sizeof(save)); /* push rbx, rbp, r12-r15 */
 	b.n = sizeof(save);
+	fx_abs(&b, 0, AT(host_fx));
+	fx_abs(&b, 1, AT(guest_fx));
 	mov_abs(&b, 0x89, 4, AT(host_rsp));
 	b8(&b, 0x48), b8(&b, 0xc7), b8(&b, 0xc4), b32(&b, STK_TOP);    /* mov rsp, imm32 */
 	b8(&b, 0xff), b8(&b, 0x34), b8(&b, 0x25), b32(&b, AT(rflags)); /* push [rflags] */
@@ -100,6 +119,8 @@ static unsigned epilogue(uint8_t *p)
 	b8(&b, 0x9c);						       /* pushfq */
 	b8(&b, 0x8f), b8(&b, 0x04), b8(&b, 0x25), b32(&b, AT(rflags)); /* pop [rflags] */
 	b8(&b, 0xfc);						       /* cld */
+	fx_abs(&b, 0, AT(guest_fx));
+	fx_abs(&b, 1, AT(host_fx));
 	mov_abs(&b, 0x8b, 4, AT(host_rsp));
 	memcpy(p + b.n, restore, sizeof(restore)); /* pop r15-r12, rbp, rbx */
 	b.n += sizeof(restore);
@@ -156,6 +177,10 @@ int diff_native_run(const struct diff_seq *s, struct diff_regs *out, uint8_t *me
 	memcpy((void *)DIFF_MEM, s->mem, DIFF_MEM_SIZE);
 	memcpy(BLK->gpr, s->init.gpr, sizeof(BLK->gpr));
 	BLK->rflags = s->init.rflags;
+	memset(BLK->guest_fx, 0, sizeof(BLK->guest_fx));
+	*(uint16_t *)(BLK->guest_fx + FX_FCW) = 0x37f;
+	memcpy(BLK->guest_fx + FX_MXCSR, &s->init.mxcsr, 4);
+	memcpy(BLK->guest_fx + FX_XMM, s->init.xmm, sizeof(s->init.xmm));
 
 	native_active = 1;
 	sig = sigsetjmp(native_jmp, 1);
@@ -166,6 +191,13 @@ int diff_native_run(const struct diff_seq *s, struct diff_regs *out, uint8_t *me
 		return sig;
 	memcpy(out->gpr, BLK->gpr, sizeof(out->gpr));
 	out->rflags = BLK->rflags;
+	memcpy(&out->mxcsr, BLK->guest_fx + FX_MXCSR, 4);
+	memcpy(&out->fcw, BLK->guest_fx + FX_FCW, 2);
+	memcpy(&out->fsw, BLK->guest_fx + 2, 2);
+	out->ftw = BLK->guest_fx[4];
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(out->st[k], BLK->guest_fx + 32 + 16 * k, 10);
+	memcpy(out->xmm, BLK->guest_fx + FX_XMM, sizeof(out->xmm));
 	memcpy(mem, (void *)DIFF_MEM, DIFF_MEM_SIZE);
 	return 0;
 }

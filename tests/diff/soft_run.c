@@ -68,6 +68,12 @@ void soft_vm_flush_others(struct soft_cpu *c)
 	(void)c;
 }
 
+unsigned soft_vm_ncpus(struct soft_vm *vm)
+{
+	(void)vm;
+	return 1;
+}
+
 bool soft_frame_page_has_code(struct soft_vm *vm, uint64_t gpa)
 {
 	(void)vm;
@@ -251,6 +257,9 @@ int diff_soft_run(struct diff_soft *d, const struct diff_seq *s, uint64_t rip,
 	soft_excp_reset(c);
 	memcpy(c->gpr, s->init.gpr, sizeof(c->gpr));
 	soft_flags_set(c, s->init.rflags);
+	soft_fpu_reset(&c->fpu);
+	memcpy(c->fpu.fx.xmm, s->init.xmm, sizeof(s->init.xmm));
+	c->fpu.fx.mxcsr = s->init.mxcsr;
 	c->rip = c->next_rip = rip;
 	c->intr_shadow = 0;
 	/* the sequence's pages may have been rewritten: forget what was cached */
@@ -302,6 +311,13 @@ int diff_soft_run(struct diff_soft *d, const struct diff_seq *s, uint64_t rip,
 	}
 	memcpy(out->gpr, c->gpr, sizeof(out->gpr));
 	out->rflags = soft_flags_get(c);
+	memcpy(out->xmm, c->fpu.fx.xmm, sizeof(out->xmm));
+	out->mxcsr = c->fpu.fx.mxcsr;
+	out->fcw = c->fpu.fx.fcw;
+	out->fsw = c->fpu.fx.fsw;
+	out->ftw = c->fpu.fx.ftw;
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(out->st[k], &c->fpu.fx.st[k], 10);
 	memcpy(mem, d->vm.ram + (DIFF_MEM - RAM_BASE), DIFF_MEM_SIZE);
 	return 0;
 }

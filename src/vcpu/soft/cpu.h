@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "flags.h"
+#include "fpu.h"
 #include "mmu.h"
 #include "seg.h"
 
@@ -133,9 +134,10 @@ struct soft_cpu {
 	struct kvm_dtable gdtr, idtr;
 	uint64_t cr0, cr2, cr3, cr4, cr8;
 	uint64_t dr[8];
+	bool dbg_data;		     /* DR7 enables a data breakpoint: mmu.c checks accesses */
 	uint64_t efer;
 	struct soft_msrs msr;
-	struct kvm_fpu fpu;	     /* x87/SSE state has its place; stage 1 does not execute it */
+	struct soft_fpu fpu;	     /* fpu.h: x87/SSE state, an FXSAVE image */
 	struct kvm_cpuid2 *cpuid;    /* set_cpuid; NULL until the VMM sets one */
 
 	/* --- derived mode, recomputed by soft_mode_changed() (seg.c) --- */

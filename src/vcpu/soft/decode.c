@@ -68,7 +68,7 @@ static const ZydisDecoder *decoder_for(unsigned mode)
 
 /* --- registers --- */
 
-enum { RC_GPR, RC_SEG, RC_CR, RC_DR, RC_OTHER };
+enum { RC_GPR, RC_SEG, RC_CR, RC_DR, RC_X87, RC_XMM, RC_OTHER };
 
 static uint8_t map_reg(ZydisRegister r, int *cls)
 {
@@ -97,6 +97,14 @@ static uint8_t map_reg(ZydisRegister r, int *cls)
 		*cls = RC_DR;
 		return r - ZYDIS_REGISTER_DR0;
 	}
+	if (r >= ZYDIS_REGISTER_ST0 && r <= ZYDIS_REGISTER_ST7) {
+		*cls = RC_X87;
+		return r - ZYDIS_REGISTER_ST0;
+	}
+	if (r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM15) {
+		*cls = RC_XMM;
+		return r - ZYDIS_REGISTER_XMM0;
+	}
 	*cls = RC_OTHER;
 	return SOFT_NOREG;
 }
@@ -113,7 +121,9 @@ struct dops {
 	uint8_t cls[4];	  /* RC_* of a register operand (RC_GPR for others) */
 	bool moffs;	  /* A0-A3 absolute offset (in imm) */
 	bool sysreg;	  /* a segment, control or debug register operand */
-	bool other;	  /* a register the soft CPU does not execute on (x87, SSE, ...) */
+	bool other;	  /* a register the soft CPU does not execute on (MMX, YMM, ...) */
+	bool xmm;	  /* an XMM register operand */
+	uint8_t msize;	  /* size of the memory operand in bytes (16 for m128) */
 	unsigned nimm;
 };
 
@@ -153,6 +163,8 @@ static void fill_operands(const ZydisDecodedInstruction *zi, const ZydisDecodedO
 				d->sysreg = true;
 			else if (cls == RC_OTHER)
 				d->other = true;
+			else if (cls == RC_XMM)
+				d->xmm = true;
 			switch (o->encoding) {
 			case ZYDIS_OPERAND_ENCODING_MODRM_REG:
 				i->reg = r;
@@ -184,6 +196,7 @@ static void fill_operands(const ZydisDecodedInstruction *zi, const ZydisDecodedO
 			int scls;
 
 			d->kind[k] = K_E;
+			d->msize = d->size[k];
 			i->flags |= SOFT_I_MEM;
 			r = map_reg(m->segment, &scls);
 			i->seg = scls == RC_SEG ? r : S_DS;
@@ -345,7 +358,6 @@ static bool is_nop(ZydisMnemonic m)
 	case ZYDIS_MNEMONIC_CLFLUSH:
 	case ZYDIS_MNEMONIC_CLFLUSHOPT:
 	case ZYDIS_MNEMONIC_CLWB:
-	case ZYDIS_MNEMONIC_FWAIT: /* no x87 execution, so never a pending x87 exception */
 		return true;
 	default:
 		return false;
@@ -547,6 +559,8 @@ static int pick_general(const ZydisDecodedInstruction *zi, struct soft_insn *i,
 		if (d->kind[0] == K_E && d->kind[1] == K_I)
 			return EXEC(mov_EI), 0;
 		return -EILSEQ;
+	case ZYDIS_MNEMONIC_MOVNTI: /* SSE2, but a plain store for the soft CPU */
+		return EXEC(mov_EG), 0;
 	case ZYDIS_MNEMONIC_MOVZX:
 		i->osz2 = d->size[1];
 		return EXEC(movzx), 0;
@@ -798,6 +812,133 @@ static uint8_t sys_mov_op(const struct dops *d)
 	}
 }
 
+/* The r/m operand of a movd/movq is a general register. */
+static bool rm_is_gpr(const struct soft_insn *i, const struct dops *d)
+{
+	for (unsigned k = 0; k < d->n; k++)
+		if (d->kind[k] == K_E && !(i->flags & SOFT_I_MEM) && d->cls[k] == RC_GPR)
+			return true;
+	return false;
+}
+
+/* x87 (fpu.c, x87.c) and SSE/SSE2 (sse.c), legacy encodings only. */
+static int pick_fpu(const ZydisDecodedInstruction *zi, struct soft_insn *i, const struct dops *d)
+{
+	ZydisMnemonic m = zi->mnemonic;
+	int k;
+
+	if (zi->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY)
+		return -ENOENT;
+	if (m == ZYDIS_MNEMONIC_FWAIT)
+		return EXEC(fwait), 0;
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && zi->opcode >= 0xd8 && zi->opcode <= 0xdf) {
+		unsigned modrm = (unsigned)zi->raw.modrm.mod << 6 | zi->raw.modrm.reg << 3 |
+				 zi->raw.modrm.rm;
+
+		i->op = (uint8_t)((zi->opcode & 7) << 3 | zi->raw.modrm.reg);
+		i->imm2 = (uint16_t)((zi->opcode & 7) << 8 | modrm);
+		if (!(i->flags & SOFT_I_MEM))
+			i->rm = zi->raw.modrm.rm;
+		i->reg = SOFT_NOREG;
+		return EXEC(x87), 0;
+	}
+	switch (m) {
+	case ZYDIS_MNEMONIC_FXSAVE:
+	case ZYDIS_MNEMONIC_FXSAVE64:
+		return EXEC(fxsave), 0;
+	case ZYDIS_MNEMONIC_FXRSTOR:
+	case ZYDIS_MNEMONIC_FXRSTOR64:
+		return EXEC(fxrstor), 0;
+	case ZYDIS_MNEMONIC_LDMXCSR:
+		return EXEC(ldmxcsr), 0;
+	case ZYDIS_MNEMONIC_STMXCSR:
+		return EXEC(stmxcsr), 0;
+	default:
+		break;
+	}
+	switch (m) {
+	case ZYDIS_MNEMONIC_CVTSS2SI:
+	case ZYDIS_MNEMONIC_CVTTSS2SI:
+	case ZYDIS_MNEMONIC_CVTSD2SI:
+	case ZYDIS_MNEMONIC_CVTTSD2SI:
+		/* a general register destination, the source may be memory: no XMM operand */
+		i->osz = d->size[0];
+		return EXEC(sse_cvt_to_int), 0;
+	default:
+		break;
+	}
+	if (!d->xmm)
+		return -ENOENT;
+	i->osz2 = d->msize;
+	k = soft_sse_arith_index(m);
+	if (k >= 0 && d->nimm == 0) {
+		i->op = (uint8_t)k;
+		return EXEC(sse_arith), 0;
+	}
+	switch (m) {
+	case ZYDIS_MNEMONIC_CMPPS:
+	case ZYDIS_MNEMONIC_CMPSS:
+	case ZYDIS_MNEMONIC_CMPPD:
+	case ZYDIS_MNEMONIC_CMPSD:
+		return EXEC(sse_cmp), 0;
+	case ZYDIS_MNEMONIC_COMISS:
+	case ZYDIS_MNEMONIC_UCOMISS:
+	case ZYDIS_MNEMONIC_COMISD:
+	case ZYDIS_MNEMONIC_UCOMISD:
+		return EXEC(sse_comis), 0;
+	case ZYDIS_MNEMONIC_CVTSI2SS:
+	case ZYDIS_MNEMONIC_CVTSI2SD:
+		i->osz2 = d->size[1];
+		return EXEC(sse_cvt_from_int), 0;
+	case ZYDIS_MNEMONIC_MOVAPS:
+	case ZYDIS_MNEMONIC_MOVAPD:
+	case ZYDIS_MNEMONIC_MOVDQA:
+	case ZYDIS_MNEMONIC_MOVNTPS:
+	case ZYDIS_MNEMONIC_MOVNTPD:
+	case ZYDIS_MNEMONIC_MOVNTDQ:
+	case ZYDIS_MNEMONIC_MOVUPS:
+	case ZYDIS_MNEMONIC_MOVUPD:
+	case ZYDIS_MNEMONIC_MOVDQU:
+	case ZYDIS_MNEMONIC_LDDQU:
+	case ZYDIS_MNEMONIC_MOVSS:
+	case ZYDIS_MNEMONIC_MOVSD:
+	case ZYDIS_MNEMONIC_MOVD:
+	case ZYDIS_MNEMONIC_MOVQ:
+	case ZYDIS_MNEMONIC_MOVLPS:
+	case ZYDIS_MNEMONIC_MOVLPD:
+	case ZYDIS_MNEMONIC_MOVHPS:
+	case ZYDIS_MNEMONIC_MOVHPD:
+	case ZYDIS_MNEMONIC_MOVHLPS:
+	case ZYDIS_MNEMONIC_MOVLHPS:
+		i->op = (uint8_t)((d->kind[0] == K_E ? 1 : 0) | (rm_is_gpr(i, d) ? 2 : 0));
+		return EXEC(sse_mov), 0;
+	case ZYDIS_MNEMONIC_PSHUFD:
+	case ZYDIS_MNEMONIC_PSHUFLW:
+	case ZYDIS_MNEMONIC_PSHUFHW:
+	case ZYDIS_MNEMONIC_SHUFPS:
+	case ZYDIS_MNEMONIC_SHUFPD:
+	case ZYDIS_MNEMONIC_PEXTRW:
+	case ZYDIS_MNEMONIC_PINSRW:
+	case ZYDIS_MNEMONIC_PMOVMSKB:
+	case ZYDIS_MNEMONIC_MOVMSKPS:
+	case ZYDIS_MNEMONIC_MOVMSKPD:
+	case ZYDIS_MNEMONIC_PSLLDQ:
+	case ZYDIS_MNEMONIC_PSRLDQ:
+	case ZYDIS_MNEMONIC_PSLLW:
+	case ZYDIS_MNEMONIC_PSLLD:
+	case ZYDIS_MNEMONIC_PSLLQ:
+	case ZYDIS_MNEMONIC_PSRLW:
+	case ZYDIS_MNEMONIC_PSRLD:
+	case ZYDIS_MNEMONIC_PSRLQ:
+	case ZYDIS_MNEMONIC_PSRAW:
+	case ZYDIS_MNEMONIC_PSRAD:
+		i->osz = d->size[0];
+		return EXEC(sse_imm), 0;
+	default:
+		return -ENOENT;
+	}
+}
+
 static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const struct dops *d)
 {
 	ZydisMnemonic m = zi->mnemonic;
@@ -843,13 +984,20 @@ static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const st
 		i->exec = soft_op_ud;
 		return 0;
 	}
+	ret = pick_fpu(zi, i, d);
+	if (ret != -ENOENT)
+		return ret;
+	if (d->xmm) {
+		i->exec = soft_op_ud; /* an SSE instruction sse.c does not have */
+		return 0;
+	}
 	ret = pick_branch(zi, i, d);
 	if (ret != -ENOENT)
 		return ret;
 	ret = pick_general(zi, i, d);
 	if (ret != -ENOENT)
 		return ret;
-	/* x87, SSE, AVX and the rest: not executed by the soft CPU (stage 1). */
+	/* MMX, SSE3 and later, AVX and the rest: not executed by the soft CPU. */
 	i->exec = soft_op_ud;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "cpu.h"
 #include "excp.h"
 #include "flags.h"
+#include "fpu.h"
 #include "insn.h"
 #include "mem.h"
 
@@ -219,5 +220,22 @@ SOFT_OP(loop);
 SOFT_OP(loope);
 SOFT_OP(loopne);
 SOFT_OP(jcxz);
+/* fpu.c */
+SOFT_OP(fwait);
+SOFT_OP(fxsave);
+SOFT_OP(fxrstor);
+SOFT_OP(ldmxcsr);
+SOFT_OP(stmxcsr);
+/* x87.c: every D8-DF escape; op = (opcode & 7) << 3 | ModRM.reg, imm2 = the FOP */
+SOFT_OP(x87);
+/* sse.c */
+int soft_sse_arith_index(unsigned mnemonic); /* op of sse_arith, or -1 */
+SOFT_OP(sse_arith);
+SOFT_OP(sse_cmp);
+SOFT_OP(sse_comis);
+SOFT_OP(sse_cvt_from_int);
+SOFT_OP(sse_cvt_to_int);
+SOFT_OP(sse_mov);
+SOFT_OP(sse_imm);
 
 #endif

@@ -235,6 +235,7 @@ SYS_HANDLER(mov_dr)
 		if (v >> 32)
 			soft_raise(c, X86_EXC_GP, 0);
 		c->dr[7] = (v & 0xffff23ffull) | 0x400;
+		soft_dbg_update(c);
 		break;
 	default:
 		c->dr[dr] = v;

@@ -88,6 +88,12 @@ static inline __attribute__((always_inline)) void string_op(struct soft_cpu *c,
 		soft_reg_write(c, R_CX, asz, --n);
 		if (!go_on)
 			return;
+		if (c->dbg_data && (c->dr[6] & 0xf)) {
+			/* a data breakpoint traps after this iteration (SDM Vol.3 §18.3.1.2) */
+			if (n)
+				c->next_rip = c->rip;
+			return;
+		}
 	}
 }
 

@@ -84,4 +84,12 @@ bool soft_msr_set(struct soft_cpu *c, uint32_t idx, uint64_t v, bool host);
  */
 void soft_sys_reset(struct soft_cpu *c);
 
+/*
+ * Data breakpoints (dbreg.c). soft_dbg_update() recomputes c->dbg_data after a
+ * DR7 change; soft_dbg_data() sets DR6.Bn for each enabled data breakpoint an
+ * access of size bytes at linear la matches (reads match R/W = 11 only).
+ */
+void soft_dbg_update(struct soft_cpu *c);
+void soft_dbg_data(struct soft_cpu *c, uint64_t la, unsigned size, bool write);
+
 #endif

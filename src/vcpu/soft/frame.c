@@ -443,6 +443,9 @@ static struct soft_block *block_build(struct soft_vcpu *v, struct soft_frame *f,
 		n++;
 		if (straddle || (tmp[n - 1].flags & (SOFT_I_BRANCH | SOFT_I_UNSAFE)))
 			break;
+		/* (E)IP wrapped: the next instruction is at cs:0, not at the next byte */
+		if (rip + (pos - off) > ip_mask(c))
+			break;
 	}
 	if (straddle && !soft_vm_ram(v->vm, gpa2, SOFT_PAGE_SIZE, NULL))
 		soft_internal_error(c, "instruction at %#llx continues into non-RAM gpa %#llx",
@@ -481,6 +484,9 @@ static struct soft_block *block_build(struct soft_vcpu *v, struct soft_frame *f,
 	b->hnext = f->blocks[h];
 	f->blocks[h] = b;
 	cover(f, off, pos);
+	/* the next linear page maps this one again: the tail is at its start */
+	if (straddle && gpa2 == (f->key & SOFT_PAGE_MASK))
+		cover(f, 0, pos - SOFT_PAGE_SIZE);
 	v->frames->blocks++;
 	v->st.blocks_built++;
 	return b;
@@ -552,7 +558,8 @@ struct soft_block *soft_block_next(struct soft_cpu *c, struct soft_block *b)
 	uint64_t rip = (b->rip + b->bytes) & ip_mask(c);
 	uint8_t *hva;
 
-	if (f->dead || b->straddle || off >= SOFT_PAGE_SIZE)
+	/* after an (E)IP wrap the next block is not the next bytes of the page */
+	if (f->dead || b->straddle || off >= SOFT_PAGE_SIZE || rip != b->rip + b->bytes)
 		return NULL;
 	for (struct soft_block *n = f->blocks[off % BLOCK_HASH]; n; n = n->hnext)
 		if (n->off == off && n->rip == rip)

@@ -23,6 +23,7 @@
 
 #include "cpu.h"
 #include "excp.h"
+#include "exec_sys.h"
 #include "frame.h"
 #include "mem.h"
 #include "mmu.h"
@@ -633,19 +634,32 @@ void soft_lin_write(struct soft_cpu *c, uint64_t la, unsigned size, uint64_t v, 
 	lin_write(c, la, size, v, acc | SOFT_ACC_WRITE);
 }
 
+/* Explicit data accesses are where data breakpoints (dbreg.c) look; one flag when none is on. */
 uint64_t soft_mem_read(struct soft_cpu *c, int seg, uint64_t ea, unsigned size)
 {
-	return lin_read(c, soft_seg_linear(c, seg, ea, size, SOFT_ACC_READ), size, SOFT_ACC_READ);
+	uint64_t la = soft_seg_linear(c, seg, ea, size, SOFT_ACC_READ);
+
+	if (unlikely(c->dbg_data))
+		soft_dbg_data(c, la, size, false);
+	return lin_read(c, la, size, SOFT_ACC_READ);
 }
 
 uint64_t soft_mem_read_rmw(struct soft_cpu *c, int seg, uint64_t ea, unsigned size)
 {
-	return lin_read(c, soft_seg_linear(c, seg, ea, size, SOFT_ACC_WRITE), size, SOFT_ACC_WRITE);
+	uint64_t la = soft_seg_linear(c, seg, ea, size, SOFT_ACC_WRITE);
+
+	if (unlikely(c->dbg_data))
+		soft_dbg_data(c, la, size, false);
+	return lin_read(c, la, size, SOFT_ACC_WRITE);
 }
 
 void soft_mem_write(struct soft_cpu *c, int seg, uint64_t ea, unsigned size, uint64_t v)
 {
-	lin_write(c, soft_seg_linear(c, seg, ea, size, SOFT_ACC_WRITE), size, v, SOFT_ACC_WRITE);
+	uint64_t la = soft_seg_linear(c, seg, ea, size, SOFT_ACC_WRITE);
+
+	if (unlikely(c->dbg_data))
+		soft_dbg_data(c, la, size, true);
+	lin_write(c, la, size, v, SOFT_ACC_WRITE);
 }
 
 void soft_mem_check(struct soft_cpu *c, int seg, uint64_t ea, uint64_t len, unsigned acc)
@@ -772,6 +786,13 @@ bool soft_watch_page(struct soft_cpu *c, uint64_t la, unsigned kind, uint64_t *g
 	uint32_t err;
 	bool writable = false;
 
+	/*
+	 * Only this vCPU's stores see its watch set (ram_written): another
+	 * vCPU's store to the page would leave the shadow stale. With more than
+	 * one vCPU, seg.c checks entries against guest memory instead.
+	 */
+	if (soft_vm_ncpus(c->vm) > 1)
+		return false;
 	if (soft_long_mode(c) && !canonical(la))
 		return false;
 	la &= la_mask(c);

@@ -65,6 +65,7 @@ void soft_sys_reset(struct soft_cpu *c)
 		m->mtrr_var[n] = 0;
 	c->dr[6] = 0xffff0ff0;
 	c->dr[7] = 0x400;
+	soft_dbg_update(c);
 	soft_seg_flush(c);
 	soft_excp_reset(c);
 }

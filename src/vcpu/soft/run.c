@@ -57,9 +57,7 @@ void soft_cpu_power_on(struct soft_cpu *c)
 	c->cr0 = 0x60000010; /* CD, NW, ET */
 	c->cr2 = c->cr3 = c->cr4 = c->cr8 = 0;
 	c->efer = 0;
-	memset(&c->fpu, 0, sizeof(c->fpu));
-	c->fpu.fcw = 0x37f;
-	c->fpu.mxcsr = 0x1f80;
+	soft_fpu_reset(&c->fpu);
 	c->intr_shadow = 0;
 	c->halted = 0;
 	c->nmi_blocked = 0;

@@ -9,9 +9,11 @@
  * The shadow and core's mmu agree through two functions declared here and
  * implemented by core (mmu.c): soft_watch_page() and soft_unwatch_page().
  * Filling an entry watches the guest-physical pages that hold it; every
- * later write to a watched page (any vCPU, any mapping, or the VMM through
+ * later write to a watched page (through any mapping, or the VMM through
  * notify_mem_write) must call soft_seg_invalidate() on the watching vCPU,
- * which drops exactly the entries whose bytes were written. Remapping is
+ * which drops exactly the entries whose bytes were written. Only a VM with
+ * one vCPU watches: other vCPUs' stores would not be seen, so with several
+ * every entry is checked against guest memory on use. Remapping is
  * covered here: the shadow of a table is dropped when CR3, CR0.PG, CR4's
  * paging bits or EFER.LMA differ from when it was filled (whoever changed
  * them), and on invlpg of one of the table's pages.
@@ -61,7 +63,9 @@ void soft_seg_destroy(struct soft_cpu *c);
  * guest-physical address of la in *gpa, adds la's guest-physical page to this
  * vCPU's watch set for kind, and returns true. Watching is idempotent (a set
  * per vCPU and kind, not a count). Returns false when la is not mapped or not
- * RAM; seg.c then re-reads the descriptor from guest memory on every use.
+ * RAM, or when the VM has more than one vCPU (a watch set sees only its own
+ * vCPU's stores); seg.c then re-reads the descriptor from guest memory on
+ * every use.
  *
  * While a page is watched with SOFT_WATCH_DESC, every write to it calls
  * soft_seg_invalidate(c, gpa, len) for the watching vCPU c.

@@ -242,6 +242,11 @@ uint64_t soft_vm_mem_generation(struct soft_vm *vm)
 	return atomic_load(&vm->mem_gen);
 }
 
+unsigned soft_vm_ncpus(struct soft_vm *vm)
+{
+	return vm->ncpus;
+}
+
 void soft_vm_flush_others(struct soft_cpu *c)
 {
 	struct soft_vm *vm = c->vm;
@@ -534,13 +539,13 @@ static int soft_set_sregs(struct accel_vcpu *av, const struct kvm_sregs *s)
 
 static int soft_get_fpu(struct accel_vcpu *av, struct kvm_fpu *f)
 {
-	*f = av->v.c.fpu; /* stored, not executed: x87/SSE raise #UD in stage 1 */
+	soft_fpu_get_kvm(&av->v.c.fpu, f);
 	return 0;
 }
 
 static int soft_set_fpu(struct accel_vcpu *av, const struct kvm_fpu *f)
 {
-	av->v.c.fpu = *f;
+	soft_fpu_set_kvm(&av->v.c.fpu, f);
 	return 0;
 }
 

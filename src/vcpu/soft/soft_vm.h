@@ -33,4 +33,7 @@ uint64_t soft_vm_mem_generation(struct soft_vm *vm);
 /* Sets SOFT_EV_FLUSH on every other vCPU of c's VM. */
 void soft_vm_flush_others(struct soft_cpu *c);
 
+/* How many vCPUs the VM was created with. */
+unsigned soft_vm_ncpus(struct soft_vm *vm);
+
 #endif

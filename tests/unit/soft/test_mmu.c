@@ -79,6 +79,12 @@ void soft_vm_flush_others(struct soft_cpu *c)
 	c->vm->flush_others++;
 }
 
+unsigned soft_vm_ncpus(struct soft_vm *vm)
+{
+	(void)vm;
+	return 1;
+}
+
 bool soft_frame_page_has_code(struct soft_vm *vm, uint64_t gpa)
 {
 	return (gpa & ~0xfffull) == vm->code_page;

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The generator's state and the helpers gen.c lends its other form files
+ * (gen_sse.c): one struct gen per sequence being generated.
+ */
+#ifndef COVE_TESTS_DIFF_GEN_H
+#define COVE_TESTS_DIFF_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "diff.h"
+#include "encode.h"
+
+struct gen {
+	struct diff_seq *s;
+	uint64_t *rng;
+	const struct diff_gen_opts *o;
+	uint8_t ptr[2]; /* base registers of memory operands, never written */
+	uint64_t undef; /* flags undefined now */
+	int depth;	/* bytes pushed */
+	bool bad;	/* the current instruction cannot be encoded as chosen */
+};
+
+unsigned gen_rnd(struct gen *g, unsigned n);
+uint64_t gen_value(struct gen *g);
+/* Appends one instruction (or marks the form bad when it cannot be encoded). */
+void gen_emit(struct gen *g, const struct enc_op *op);
+/* A general register for an operand of size bytes; written: not RSP or a pointer. */
+unsigned gen_pick_reg(struct gen *g, unsigned size, bool written);
+void gen_flags(struct gen *g, uint64_t defined, uint64_t undefined);
+
+/* gen_sse.c: the SSE/SSE2 forms, and the initial XMM registers and MXCSR. */
+/* [pointer + disp] in the data page for size bytes; 16 means aligned, 17 unaligned. */
+struct enc_rm gen_mem_rm(struct gen *g, unsigned size);
+bool gen_sse(struct gen *g);
+bool gen_sse_move(struct gen *g);
+void gen_sse_init(struct gen *g);
+/* gen_x87.c: the x87 forms (the stack starts empty, FCW 0x37f). */
+bool gen_x87(struct gen *g);
+
+#endif
