@@ -52,6 +52,20 @@ if grep -q 'powerbtn: tick [0-9]' "$tmp/console"; then ok "console: the guest's 
 	timeout 90 script -qfec "virsh -c '$uri' console pb" "$tmp/console2" >/dev/null 2>&1
 if grep -q 'powerbtn: tick [0-9]' "$tmp/console2"; then ok "console: a second session"; else bad "console 2: $(cat "$tmp/console2")"; fi
 
+# one console at a time: a second is refused, --force takes over and ends the first session
+mkfifo "$tmp/in4"
+timeout 120 script -qfec "virsh -c '$uri' console pb" "$tmp/console4" <"$tmp/in4" >/dev/null 2>&1 &
+first=$!
+exec 6>"$tmp/in4"
+wait_until 60 grep -qs 'powerbtn: tick' "$tmp/console4" || bad "console 4 got no ticks"
+expect_fail "a second console is refused" "Active console session" \
+	timeout 60 script -qfec "virsh -c '$uri' console pb" "$tmp/console5" </dev/null
+( wait_until 60 grep -qs 'powerbtn: tick' "$tmp/console6"; printf '\035' ) |
+	timeout 90 script -qfec "virsh -c '$uri' console --force pb" "$tmp/console6" >/dev/null 2>&1
+if grep -q 'powerbtn: tick [0-9]' "$tmp/console6"; then ok "console --force takes the console over"; else bad "console --force: $(cat "$tmp/console6")"; fi
+if wait_until 60 sh -c "! kill -0 $first 2>/dev/null"; then ok "the forced-out session ended"; else bad "the first console session is still attached"; kill $first; fi
+exec 6>&-
+
 expect "suspend" v suspend pb
 if state_is pb paused; then ok "domstate: paused"; else bad "after suspend: $(domstate pb)"; fi
 expect "resume" v resume pb
