@@ -216,8 +216,9 @@ static void domain_exited(struct domain *d, int status)
 		d->reason = SHUTOFF_DESTROYED;
 	else if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		d->reason = SHUTOFF_SHUTDOWN;
-	else if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 4)
-		d->reason = SHUTOFF_CRASHED;
+	else if (status >= 0 && ((WIFEXITED(status) && WEXITSTATUS(status) == 4) ||
+				 WIFSIGNALED(status)))
+		d->reason = SHUTOFF_CRASHED; /* the guest crashed (status 4), or cove itself did */
 	else
 		d->reason = status < 0 ? SHUTOFF_UNKNOWN : SHUTOFF_FAILED;
 	/* an open console ends by itself: cove's exit closes the socket, and the guest's last

@@ -103,6 +103,13 @@ still_serves "a hung cove"
 kill "$coved_pid"; wait "$coved_pid" 2>/dev/null
 start_coved
 
+# ---- a VM process that crashes takes only itself down
+expect "start pb2 to crash it" v start pb2
+kill -SEGV "$(cat "$state/run/pb2.pid")"
+if wait_until 60 state_is pb2 "shut off"; then ok "crashed cove: shut off"; else bad "after SIGSEGV: $(domstate pb2)"; fi
+expect "domstate --reason: crashed" sh -c "virsh -q -c '$uri' domstate --reason pb2 | grep -q 'shut off (crashed)'"
+still_serves "a crashed VM process"
+
 # ---- a start that cove refuses: the error carries cove's own last line, and nothing is left
 printf 'not a kernel\n' >"$tmp/notakernel"
 sed -e "s|@KERNEL@|$tmp/notakernel|g" "$DAEMON_TESTS/guest.xml" >"$tmp/nk-in.xml"
