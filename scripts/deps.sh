@@ -14,6 +14,8 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio gzip kmod bc
 	# management (coved, virsh tests)
 	libxml2-dev libvirt-clients
+	# coved tests: systemd-analyze verify on configs/, script(1) for virsh console
+	systemd bsdutils man-db procps
 )
 
 missing=()
