@@ -20,18 +20,8 @@ bash "$here/run.sh" --cmd-timeout 240 --cove "$cove" --out "$work/out" --disk "$
 log=$work/out/cmd/linux.log
 grep -v '^\[' "$log"
 
+. "$here/../linux/checks.sh"
 fail=0
-check() { # WHAT PATTERN
-	if grep -qx -- "$2" "$log"; then
-		echo "ok   $1"
-	else
-		echo "FAIL $1: no line '$2' in the guest's output"
-		fail=1
-	fi
-}
-check marker COVE-LINUX-MARKER
-check disk-checksum "sha256=$want"
-check cpus nproc=2
-check end COVE-LINUX-DONE
+linux_checks "$log" "$want" 2 || fail=1
 # run.sh already failed the run unless cove exited 0
 exit $fail
