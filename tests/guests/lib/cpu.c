@@ -72,7 +72,12 @@ bool on_qemu_tcg(void)
 	if (cached < 0) {
 		cached = 0;
 		/* "strict=1" on the command line holds QEMU TCG to the SDM too (shows its deviations). */
-		if (!mb_param("strict", 0) && (cpuid(1, 0).ecx & (1u << 31))) { /* hypervisor bit */
+		if (mb_param("strict", 0))
+			return 0;
+		/* "tcg=1": TCG runs this vCPU without CPUID saying so (KVM on TCG's SVM, nested) */
+		if (mb_param("tcg", 0))
+			return (cached = 1);
+		if (cpuid(1, 0).ecx & (1u << 31)) { /* hypervisor bit */
 			r = cpuid(0x40000000, 0);
 			cached = r.ebx == 0x54474354 && r.ecx == 0x43544743 && r.edx == 0x47435447;
 		}

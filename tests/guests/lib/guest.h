@@ -258,7 +258,8 @@ bool cpu_has_fxsr_sse(void);
  * and treats int1 (0xf1) as #UD. A check of such a behaviour accepts the TCG outcome only when
  * CPUID leaf 0x40000000 says "TCGTCGTCGTCG", and prints the same line either way, so cove (and
  * KVM) are held to the SDM while the serial output stays comparable. "strict=1" on the command
- * line turns the exception off, to list the reference's deviations.
+ * line turns the exception off, to list the reference's deviations; "tcg=1" turns it on where TCG
+ * runs the vCPU without saying so (KVM nested on TCG's SVM, tests/nested/guests.sh).
  */
 bool on_qemu_tcg(void);
 /* observed && on_qemu_tcg(): "this outcome is the reference's known deviation". */
