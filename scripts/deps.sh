@@ -8,6 +8,8 @@ PKGS=(
 	gcc gcc-multilib meson ninja-build pkg-config libglib2.0-dev libzydis-dev
 	# unit tests (iasl checks the ACPI tables cove builds)
 	check acpica-tools
+	# block RAM: helgrind over the block table, peak RSS of the memsweep tests
+	valgrind time
 	# reference emulator, nested-KVM harness, guest images
 	qemu-system-x86 busybox-static cpio gzip kmod bc
 	# management (coved, virsh tests)
