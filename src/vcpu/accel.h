@@ -39,7 +39,7 @@ struct accel_exit {
 	union {
 		struct {
 			uint16_t port;
-			uint8_t size;	/* 1, 2 or 4 */
+			uint8_t size; /* 1, 2 or 4 */
 			bool write;
 			uint32_t count; /* > 1 for rep ins/outs */
 			uint8_t *data;	/* count * size bytes, owned by the vCPU */
@@ -82,6 +82,13 @@ struct accel_io_handler {
 	int (*checkpoint)(void *opaque, int cpu);
 	void (*rollback)(void *opaque, int cpu);
 	void (*commit)(void *opaque, int cpu);
+	/*
+	 * May be NULL. gpa has no memory slot: if it is RAM the VMM maps on
+	 * demand (block RAM), it adds the slot (set_memory_region, from this
+	 * thread, possibly deleting others first) and returns 0; else -ENOENT
+	 * (gpa is MMIO) or another -errno (the VMM stops the VM).
+	 */
+	int (*ram_fault)(void *opaque, int cpu, uint64_t gpa);
 	void *opaque;
 };
 
@@ -109,9 +116,15 @@ struct accel_ops {
 	int (*vm_create)(const struct accel_vm_params *p, struct accel **out);
 	void (*vm_destroy)(struct accel *a);
 
-	/* Same meaning as KVM_SET_USER_MEMORY_REGION; size 0 deletes the slot. */
+	/*
+	 * Same meaning as KVM_SET_USER_MEMORY_REGION; size 0 deletes the slot.
+	 * Any thread, also while vCPUs run: when it returns from deleting a
+	 * slot, no vCPU uses the old hva any more (the VMM may munmap it).
+	 */
 	int (*set_memory_region)(struct accel *a, uint32_t slot, uint64_t gpa, uint64_t size,
 				 void *hva, uint32_t flags);
+	/* Optional: how many slots set_memory_region takes (ids 0..n-1). */
+	unsigned (*max_memory_slots)(struct accel *a);
 
 	int (*vcpu_create)(struct accel *a, unsigned index, struct accel_vcpu **out);
 	void (*vcpu_destroy)(struct accel_vcpu *v);
