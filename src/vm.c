@@ -202,6 +202,19 @@ static int vm_ram_fault(void *opaque, int cpu, uint64_t gpa)
 	return ret;
 }
 
+/*
+ * KVM cannot report a guest page-table walk that reaches a block without a
+ * slot: it injects a #PF the guest retries forever, without exiting. So
+ * under KVM, vm_run kicks the vCPUs every VM_BLOCK_TICK_MS and each walks
+ * its RIP and CR2 (vm_block_emulation_failed), which maps such blocks and
+ * keeps the page-table blocks in use recent in the LRU order.
+ */
+#define VM_BLOCK_TICK_MS 20
+static bool vm_block_ticks(const struct vm *vm)
+{
+	return vm->blockram && vm->ops == &accel_kvm_ops;
+}
+
 /* ---- building the machine ---- */
 
 static int vm_setup_block_ram(struct vm *vm, GError **err)
@@ -451,6 +464,7 @@ int vm_create(const struct cove_config *cfg, const struct accel_ops *ops,
 		.ncpus = vm->ncpus,
 		.io = &vm->io,
 		.deterministic = cfg->deterministic,
+		.ram_on_demand = cfg->memory_file != NULL,
 		.log = host->log,
 	};
 	ret = ops->vm_create(&params, &vm->accel);
@@ -606,6 +620,9 @@ static void *vm_vcpu_thread(void *arg)
 			vm_vcpu_failed(vm, vc, VM_STOP_ERROR, e->internal.why);
 			break;
 		case ACCEL_EXIT_INTR:
+			if (vm_block_ticks(vm))
+				vm_block_emulation_failed(vm->blockram, vc->v);
+			break;
 		case ACCEL_EXIT_NONE:
 			break;
 		}
@@ -637,8 +654,26 @@ void vm_run(struct vm *vm, struct vm_result *res)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&vm->lock);
-	while (!atomic_load(&vm->stopping))
-		pthread_cond_wait(&vm->cond, &vm->lock);
+	while (!atomic_load(&vm->stopping)) {
+		if (!vm_block_ticks(vm)) {
+			pthread_cond_wait(&vm->cond, &vm->lock);
+			continue;
+		}
+		/* block RAM on KVM: a kick every VM_BLOCK_TICK_MS (see vm_block_ticks) */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += VM_BLOCK_TICK_MS * 1000000l;
+		if (ts.tv_nsec >= 1000000000l) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000l;
+		}
+		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) == ETIMEDOUT &&
+		    !atomic_load(&vm->stopping))
+			for (unsigned i = 0; i < vm->ncpus; i++)
+				if (vm->cpus[i].v)
+					vm->ops->vcpu_kick(vm->cpus[i].v);
+	}
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (vm->cpus[i].started) {

@@ -185,13 +185,15 @@ int vm_block_emulation_failed(struct vm_block *b, struct accel_vcpu *v)
 	la = s.cs.base + r.rip;
 	if (!(s.efer & EFER_LMA))
 		la &= 0xffffffffull;
-	/* the instruction and, if it crosses a page, the next one */
-	for (unsigned k = 0; k < 2; k++) {
-		uint64_t at = k ? (la | 0xfff) + 1 : la;
-
-		if (walk(b, &s, at, &gpa) && guest_mem_is_block_ram(b->mem, gpa))
+	/*
+	 * The instruction and, if it crosses a page, the next one; the walks
+	 * map the page-table blocks on the way. CR2 too: a #PF the guest took
+	 * because KVM could not walk its tables may be what it retries.
+	 */
+	uint64_t at[3] = { la, (la | 0xfff) + 1, s.cr2 };
+	for (unsigned k = 0; k < 3; k++)
+		if (walk(b, &s, at[k], &gpa) && guest_mem_is_block_ram(b->mem, gpa))
 			guest_mem_touch(b->mem, gpa);
-	}
 	block_ram_get_stats(b->br, &after);
 	if (after.maps == before.maps)
 		return 0;

@@ -39,7 +39,7 @@ struct accel_exit {
 	union {
 		struct {
 			uint16_t port;
-			uint8_t size; /* 1, 2 or 4 */
+			uint8_t size;	/* 1, 2 or 4 */
 			bool write;
 			uint32_t count; /* > 1 for rep ins/outs */
 			uint8_t *data;	/* count * size bytes, owned by the vCPU */
@@ -96,6 +96,13 @@ struct accel_vm_params {
 	unsigned ncpus;
 	const struct accel_io_handler *io; /* may be NULL: always exit */
 	bool deterministic;		   /* soft: time from retired instructions */
+	/*
+	 * RAM slots appear on demand (block RAM): KVM then reports every
+	 * emulation failure as ACCEL_EXIT_INTERNAL_ERROR (suberror
+	 * KVM_INTERNAL_ERROR_EMULATION), at any CPL and with no #UD queued, so
+	 * the VMM can map what was missing and run the guest on.
+	 */
+	bool ram_on_demand;
 	/* where per-accelerator diagnostics go (--debug); NULL for none */
 	FILE *log;
 };

@@ -35,11 +35,13 @@ run() {
 		st=$?
 		rss=$(tail -n 1 "$tmp/rss")
 	else
-		"$cove" run "$@" >"$log" 2>&1 </dev/null &
+		# exec: $! is cove itself, not a shell that forked it
+		(exec "$cove" run "$@" >"$log" 2>&1 </dev/null) &
 		pid=$!
 		rss=0
 		while kill -0 "$pid" 2>/dev/null; do
-			h=$(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null)
+			cat "/proc/$pid/status" >"$tmp/status.new" 2>/dev/null && [ -s "$tmp/status.new" ] && mv "$tmp/status.new" "$tmp/status"
+			h=$(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "$tmp/status" 2>/dev/null)
 			[ -n "$h" ] && rss=$h
 			sleep 0.1
 		done
@@ -59,6 +61,7 @@ if [ "$st" = 33 ] && grep -qx PASS "$tmp/cap.log" && [ "${releases:-0}" -gt 0 ] 
 else
 	echo "FAIL cap: status $st (want 33), peak RSS ${rss} KiB (limit $limit), releases ${releases:-none}"
 	sed 's/^/    /' "$tmp/cap.log"
+	grep -E '^(Vm|Rss|Threads)' "$tmp/status" 2>/dev/null | sed 's/^/    last status: /'
 	fail=1
 fi
 

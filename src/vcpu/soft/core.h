@@ -105,14 +105,15 @@ struct soft_vcpu {
 	 * a frame dies or the mode, CS base or translations may have changed.
 	 */
 	uint64_t chain_epoch;
-	uint64_t mem_gen; /* soft_vm.mem_gen this vCPU's caches were built under */
+	uint64_t mem_gen;      /* soft_vm.mem_gen this vCPU's caches were built under */
+	uint64_t check_icount; /* run.c: icount at which to look at time again */
+	uint64_t tsc_offset;   /* run.c: c.msr.tsc_offset as the irqchip last heard it */
+	uint64_t dr6_saved;    /* run.c: DR6 while B0-B3 are cleared around one instruction */
+	bool dr6_cleared;
+
 	/* quiescence for slot deletion (soft.c): see struct soft_vm */
 	_Atomic uint64_t qs_gen; /* mem_gen its caches were last rebuilt under, between blocks */
 	atomic_bool qs_off;	 /* holds no pointer into guest RAM: asleep, outside, in the VMM */
-	uint64_t check_icount;	 /* run.c: icount at which to look at time again */
-	uint64_t tsc_offset;	 /* run.c: c.msr.tsc_offset as the irqchip last heard it */
-	uint64_t dr6_saved;	 /* run.c: DR6 while B0-B3 are cleared around one instruction */
-	bool dr6_cleared;
 
 	/* invalidations queued by other threads (inval_lock) */
 	pthread_mutex_t inval_lock;

@@ -15,8 +15,7 @@ static uint64_t size_ok(const char *s)
 	GError *e = NULL;
 	uint64_t v = 0;
 
-	ck_assert_msg(config_parse_size(s, &v, &e), "'%s' should parse: %s", s,
-		      e ? e->message : "");
+	ck_assert_msg(config_parse_size(s, &v, &e), "'%s' should parse: %s", s, e ? e->message : "");
 	return v;
 }
 
@@ -69,16 +68,8 @@ END_TEST
 
 START_TEST(test_size_rejects_garbage_and_overflow)
 {
-	const char *bad[] = { "",
-			      "M",
-			      "-1",
-			      " 12",
-			      "12 M",
-			      "1.5G",
-			      "12MX",
-			      "99999999999999999999",
-			      "18446744073709551615K",
-			      "17179869184G" };
+	const char *bad[] = { "", "M", "-1", " 12", "12 M", "1.5G", "12MX", "99999999999999999999",
+			      "18446744073709551615K", "17179869184G" };
 
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
 		g_free(size_error(bad[i]));
