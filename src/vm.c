@@ -615,13 +615,13 @@ static void *vm_vcpu_thread(void *arg)
 		case ACCEL_EXIT_INTERNAL_ERROR:
 			/* KVM fetched code or walked page tables in a block without a slot */
 			if (vm->blockram && e->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
-			    vm_block_emulation_failed(vm->blockram, vc->v))
+			    vm_block_emulation_failed(vm->blockram, vc->v, e))
 				break;
 			vm_vcpu_failed(vm, vc, VM_STOP_ERROR, e->internal.why);
 			break;
 		case ACCEL_EXIT_INTR:
 			if (vm_block_ticks(vm))
-				vm_block_emulation_failed(vm->blockram, vc->v);
+				vm_block_emulation_failed(vm->blockram, vc->v, NULL);
 			break;
 		case ACCEL_EXIT_NONE:
 			break;

@@ -118,7 +118,10 @@ int vm_block_mmio(struct vm_block *b, uint64_t gpa, void *data, unsigned len, bo
 static bool read_pte(struct vm_block *b, uint64_t gpa, unsigned size, uint64_t *v)
 {
 	*v = 0;
-	return guest_mem_read(b->mem, gpa, v, size) == 0;
+	if (guest_mem_read(b->mem, gpa, v, size))
+		return false;
+	guest_mem_mark_table(b->mem, gpa); /* after the read: it mapped the block */
+	return true;
 }
 
 /* Linear la -> gpa as the guest's paging would; false where the walk stops. */
@@ -172,7 +175,7 @@ static bool walk(struct vm_block *b, const struct kvm_sregs *s, uint64_t la, uin
 	}
 }
 
-int vm_block_emulation_failed(struct vm_block *b, struct accel_vcpu *v)
+int vm_block_emulation_failed(struct vm_block *b, struct accel_vcpu *v, const struct accel_exit *e)
 {
 	struct block_ram_stats before, after;
 	struct kvm_regs r;
@@ -190,10 +193,13 @@ int vm_block_emulation_failed(struct vm_block *b, struct accel_vcpu *v)
 	 * map the page-table blocks on the way. CR2 too: a #PF the guest took
 	 * because KVM could not walk its tables may be what it retries.
 	 */
-	uint64_t at[3] = { la, (la | 0xfff) + 1, s.cr2 };
-	for (unsigned k = 0; k < 3; k++)
+	uint64_t at[6] = { la, (la | 0xfff) + 1, s.cr2, s.ss.base + r.rsp, s.gs.base, s.fs.base };
+	for (unsigned k = 0; k < 6; k++)
 		if (walk(b, &s, at[k], &gpa) && guest_mem_is_block_ram(b->mem, gpa))
 			guest_mem_touch(b->mem, gpa);
+	/* the access KVM could not emulate (SVM reports its gpa) */
+	if (e && e->internal.has_gpa && guest_mem_is_block_ram(b->mem, e->internal.gpa))
+		guest_mem_touch(b->mem, e->internal.gpa);
 	block_ram_get_stats(b->br, &after);
 	if (after.maps == before.maps)
 		return 0;

@@ -41,10 +41,13 @@ int vm_block_fault(struct vm_block *b, uint64_t gpa);
 /* An MMIO exit: 1 when gpa was block RAM and the access is done, 0 if not, or -errno. */
 int vm_block_mmio(struct vm_block *b, uint64_t gpa, void *data, unsigned len, bool write);
 /*
- * KVM could not emulate: maps the blocks behind the vCPU's code and its
- * page-table walk for rip. 1 when it mapped something (run again), 0 if not.
+ * KVM could not emulate (e, or NULL for a tick): walks the guest's page
+ * tables for rip (and its next page), cr2, the stack, the GS and FS bases,
+ * mapping the blocks on the way and marking the ones with page tables to be
+ * released last, and maps the block of the failed access where e names
+ * it. 1 when it mapped something (run again), 0 if not.
  */
-int vm_block_emulation_failed(struct vm_block *b, struct accel_vcpu *v);
+int vm_block_emulation_failed(struct vm_block *b, struct accel_vcpu *v, const struct accel_exit *e);
 /* A one-line reason for a -errno of the functions above. */
 const char *vm_block_strerror(int err);
 void vm_block_print_stats(struct vm_block *b, FILE *out);

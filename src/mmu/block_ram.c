@@ -24,6 +24,7 @@ struct block {
 	uint64_t stamp;
 	uint32_t pins;
 	uint32_t slot;
+	bool table;	     /* holds a guest page table: released last */
 	uint32_t prev, next; /* LRU list links while mapped */
 };
 
@@ -239,6 +240,7 @@ static void release(struct block_ram *b, uint32_t i)
 	lru_unlink(b, i);
 	munmap(x->hva, b->block);
 	x->hva = NULL;
+	x->table = false;
 	b->free_slots[b->nfree++] = x->slot;
 	x->slot = NONE;
 	b->st.mapped--;
@@ -256,8 +258,10 @@ static int map_block(struct block_ram *b, uint32_t i)
 	if (!b->nfree) {
 		uint32_t v = b->tail;
 
-		while (v != NONE && b->blk[v].pins)
+		while (v != NONE && (b->blk[v].pins || b->blk[v].table))
 			v = b->blk[v].prev;
+		for (v = v == NONE ? b->tail : v; v != NONE && b->blk[v].pins;)
+			v = b->blk[v].prev; /* only page tables left: take the LRU one */
 		if (v == NONE)
 			return -EBUSY;
 		release(b, v);
@@ -349,6 +353,16 @@ int block_ram_touch(struct block_ram *b, uint64_t off)
 	ret = get_block(b, (uint32_t)(off >> b->shift), true);
 	pthread_mutex_unlock(&b->lock);
 	return ret;
+}
+
+void block_ram_mark_table(struct block_ram *b, uint64_t off)
+{
+	if (off >= b->size)
+		return;
+	pthread_mutex_lock(&b->lock);
+	if (b->blk[off >> b->shift].hva)
+		b->blk[off >> b->shift].table = true;
+	pthread_mutex_unlock(&b->lock);
 }
 
 bool block_ram_is_mapped(struct block_ram *b, uint64_t off)

@@ -80,6 +80,12 @@ void block_ram_unpin(struct block_ram *b, uint64_t off);
 
 /* A guest touch: maps off's block if it is not (a fault), marks it used. 0 or -errno. */
 int block_ram_touch(struct block_ram *b, uint64_t off);
+/*
+ * off's block holds a guest page table (if mapped): release it only when no
+ * other unpinned block is left. For KVM, which cannot report a page-table
+ * walk into an unmapped block (vm_block.c). Cleared when it is released.
+ */
+void block_ram_mark_table(struct block_ram *b, uint64_t off);
 /* True when off's block is mapped now (for tests and diagnostics). */
 bool block_ram_is_mapped(struct block_ram *b, uint64_t off);
 /* The last-use stamp of off's block: larger is more recent, 0 never used. */

@@ -187,6 +187,14 @@ int guest_mem_touch(struct guest_mem *m, uint64_t gpa)
 	return block_ram_touch(m->br, r->file_off + (gpa - r->gpa));
 }
 
+void guest_mem_mark_table(struct guest_mem *m, uint64_t gpa)
+{
+	const struct guest_mem_region *r = find_region(m, gpa);
+
+	if (r && !r->hva)
+		block_ram_mark_table(m->br, r->file_off + (gpa - r->gpa));
+}
+
 bool guest_mem_is_ram(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
 	while (len) {

@@ -65,6 +65,8 @@ bool guest_mem_is_block_ram(const struct guest_mem *m, uint64_t gpa);
  * RAM. 0, -ENOENT for a gpa that is not block RAM, or block_ram's -errno.
  */
 int guest_mem_touch(struct guest_mem *m, uint64_t gpa);
+/* Block RAM: gpa's block holds a guest page table (block_ram_mark_table). */
+void guest_mem_mark_table(struct guest_mem *m, uint64_t gpa);
 
 unsigned guest_mem_nregions(const struct guest_mem *m);
 const struct guest_mem_region *guest_mem_region(const struct guest_mem *m, unsigned i);

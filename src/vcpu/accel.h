@@ -60,6 +60,9 @@ struct accel_exit {
 		struct {
 			uint32_t suberror; /* KVM_INTERNAL_ERROR_* or 0 */
 			char why[120];	   /* one line, for the user */
+			/* the guest-physical access that failed, where the accelerator knows it */
+			bool has_gpa;
+			uint64_t gpa;
 		} internal;
 	};
 };

@@ -300,6 +300,28 @@ static void set_internal(struct accel_exit *e, uint32_t sub, const char *fmt, un
 	snprintf(e->internal.why, sizeof(e->internal.why), fmt, x);
 }
 
+/*
+ * An emulation failure after a nested page fault: after the flags (and the
+ * instruction bytes) KVM appends its exit info -- reason, info1, info2, ...
+ * (x86.c prepare_emulation_failure_exit; api.rst leaves the format open).
+ * On SVM an NPF's info2 is the faulting guest-physical address.
+ */
+#define KVM_SVM_EXIT_NPF 0x400
+static void kvm_emulation_gpa(const struct kvm_run *run, struct accel_exit *e)
+{
+	unsigned at = 1;
+
+	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
+		return;
+	if (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)
+		at += 2;
+	if (run->internal.ndata < at + 3 || run->internal.ndata > 16 ||
+	    run->internal.data[at] != KVM_SVM_EXIT_NPF)
+		return;
+	e->internal.has_gpa = true;
+	e->internal.gpa = run->internal.data[at + 2];
+}
+
 /* Translates kvm_run into an accel_exit. */
 static void kvm_fill_exit(struct accel_vcpu *v)
 {
@@ -344,6 +366,7 @@ static void kvm_fill_exit(struct accel_vcpu *v)
 	case KVM_EXIT_INTERNAL_ERROR:
 		set_internal(e, run->internal.suberror, "KVM internal error, suberror %llu",
 			     run->internal.suberror);
+		kvm_emulation_gpa(run, e);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		set_internal(e, 0, "VM entry failed, hardware reason 0x%llx",

@@ -30,7 +30,8 @@ fail=0
 run() {
 	log=$1
 	shift
-	if [ -x /usr/bin/time ]; then
+	# GNU time only: busybox has a /usr/bin/time without -f
+	if /usr/bin/time --version 2>&1 | grep -q GNU; then
 		/usr/bin/time -f %M -o "$tmp/rss" "$cove" run "$@" >"$log" 2>&1 </dev/null
 		st=$?
 		rss=$(tail -n 1 "$tmp/rss")

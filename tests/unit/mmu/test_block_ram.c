@@ -206,6 +206,27 @@ START_TEST(test_block_ram_never_releases_pinned_block)
 }
 END_TEST
 
+START_TEST(test_block_ram_releases_page_table_blocks_last)
+{
+	struct block_ram *b = open_br(8, 2, NULL);
+
+	ck_assert_int_eq(block_ram_touch(b, 0), 0);
+	block_ram_mark_table(b, 0);
+	ck_assert_int_eq(block_ram_touch(b, 1 * BS), 0);
+	ck_assert_int_eq(block_ram_touch(b, 2 * BS), 0);
+	ck_assert(block_ram_is_mapped(b, 0)); /* LRU, but a page table: 1 went instead */
+	ck_assert(!block_ram_is_mapped(b, 1 * BS));
+	block_ram_mark_table(b, 2 * BS);
+	ck_assert_int_eq(block_ram_touch(b, 3 * BS), 0);
+	ck_assert(!block_ram_is_mapped(b, 0)); /* only tables left: the LRU one goes */
+	ck_assert(block_ram_is_mapped(b, 2 * BS));
+	ck_assert_int_eq(block_ram_touch(b, 0), 0); /* mapped again: no longer marked */
+	ck_assert_int_eq(block_ram_touch(b, 4 * BS), 0);
+	ck_assert(block_ram_is_mapped(b, 2 * BS) && !block_ram_is_mapped(b, 3 * BS));
+	block_ram_close(b);
+}
+END_TEST
+
 struct worker {
 	struct block_ram *b;
 	unsigned first, nblocks, id;
@@ -358,6 +379,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_block_ram_releases_least_recently_used);
 	tcase_add_test(tc, test_block_ram_never_exceeds_cap);
 	tcase_add_test(tc, test_block_ram_never_releases_pinned_block);
+	tcase_add_test(tc, test_block_ram_releases_page_table_blocks_last);
 	tcase_add_test(tc, test_block_ram_concurrent_map_and_release);
 	tcase_add_test(tc, test_block_ram_straddling_access);
 	tcase_add_test(tc, test_block_ram_rejects_file_of_wrong_size);
