@@ -197,6 +197,16 @@ int vm_block_emulation_failed(struct vm_block *b, struct accel_vcpu *v, const st
 	for (unsigned k = 0; k < 6; k++)
 		if (walk(b, &s, at[k], &gpa) && guest_mem_is_block_ram(b->mem, gpa))
 			guest_mem_touch(b->mem, gpa);
+	/*
+	 * A tick: the registers that hold kernel pointers are what the guest
+	 * dereferences next; walking them marks more page-table blocks (their
+	 * targets are not mapped: the guest may never touch them).
+	 */
+	uint64_t gpr[16] = { r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8,
+			     r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rsp };
+	for (unsigned k = 0; !e && (s.efer & EFER_LMA) && k < 16; k++)
+		if (gpr[k] >> 47 == 0x1ffff) /* canonical, upper half */
+			walk(b, &s, gpr[k], &gpa);
 	/* the access KVM could not emulate (SVM reports its gpa) */
 	if (e && e->internal.has_gpa && guest_mem_is_block_ram(b->mem, e->internal.gpa))
 		guest_mem_touch(b->mem, e->internal.gpa);

@@ -9,8 +9,8 @@
 #             guest in anonymous RAM cannot start;
 #   file:     the RAM stayed in the file after the clean exit (the page at 512 MiB holds its own
 #             address, as memsweep left it).
-# Peak RSS: GNU time's "maximum resident set size" where /usr/bin/time exists, else VmHWM polled
-# from /proc (busybox, inside the nested harness).
+# Peak RSS: GNU time's "maximum resident set size" where /usr/bin/time is GNU time, else (or with
+# RSS_POLL=1) VmHWM polled from /proc every 0.1 s (busybox, inside the nested harness).
 #
 #   memsweep-blockram.sh COVE MEMSWEEP.elf [COVE ARGS...]     e.g. --accel soft
 # POSIX sh: the nested harness runs it under busybox.
@@ -31,7 +31,7 @@ run() {
 	log=$1
 	shift
 	# GNU time only: busybox has a /usr/bin/time without -f
-	if /usr/bin/time --version 2>&1 | grep -q GNU; then
+	if [ -z "${RSS_POLL:-}" ] && /usr/bin/time --version 2>&1 | grep -q GNU; then
 		/usr/bin/time -f %M -o "$tmp/rss" "$cove" run "$@" >"$log" 2>&1 </dev/null
 		st=$?
 		rss=$(tail -n 1 "$tmp/rss")
@@ -42,7 +42,7 @@ run() {
 		rss=0
 		while kill -0 "$pid" 2>/dev/null; do
 			cat "/proc/$pid/status" >"$tmp/status.new" 2>/dev/null && [ -s "$tmp/status.new" ] && mv "$tmp/status.new" "$tmp/status"
-			h=$(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "$tmp/status" 2>/dev/null)
+			h=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "$tmp/status" 2>/dev/null)
 			[ -n "$h" ] && rss=$h
 			sleep 0.1
 		done
