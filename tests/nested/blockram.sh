@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Block RAM on real KVM (inside the nested harness), in one outer VM:
+# Block RAM on real KVM (inside the nested harness), in one outer VM. Not in meson yet: both parts
+# have passed here, but memsweep on KVM also ended once in a triple fault (the ulimit run) and
+# once ran past the command timeout, so it is run by hand until that is found:
+#   bash tests/nested/blockram.sh [--memsweep-only] build/src/cove build/tests/guests/memsweep.elf
+#
 #   memsweep: tests/guests/memsweep-blockram.sh on KVM (1 GiB in a --memory-file under a 64 MiB
 #             cap: peak RSS, ulimit -v below the guest's RAM, the data left in the file);
 #   linux:    Debian's kernel with 1 GiB of RAM under a 128 MiB cap runs a memory sweep (dd of
@@ -14,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 linux_too=1
 [ "${1:-}" = --memsweep-only ] && { linux_too=0; shift; }
-[ $# -eq 2 ] || { sed -n '3,15p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '3,16p' "$0" >&2; exit 2; }
 cove=$1
 elf=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/cove-nested-blockram.XXXXXX")
