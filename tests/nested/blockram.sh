@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Block RAM on real KVM (inside the nested harness), in one outer VM. Not in meson yet: both parts
-# have passed here, but memsweep on KVM also ended once in a triple fault (the ulimit run) and
-# once ran past the command timeout, so it is run by hand until that is found:
+# Block RAM on real KVM (inside the nested harness), in one outer VM. Not in meson yet: memsweep
+# on KVM passed all three checks in three runs, but one earlier run ended in a triple fault (its
+# ulimit stage) that is not understood yet, so it is run by hand until that is found:
 #   bash tests/nested/blockram.sh [--memsweep-only] build/src/cove build/tests/guests/memsweep.elf
 #
 #   memsweep: tests/guests/memsweep-blockram.sh on KVM (1 GiB in a --memory-file under a 64 MiB
