@@ -10,6 +10,8 @@ PKGS=(
 	check acpica-tools
 	# cli tests: the console and monitor sockets
 	socat
+	# block RAM: helgrind over the block table, peak RSS of the memsweep tests
+	valgrind time
 	# reference emulator, nested-KVM harness, guest images
 	qemu-system-x86 busybox-static cpio gzip kmod bc
 	# management (coved, virsh tests)

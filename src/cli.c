@@ -25,6 +25,7 @@
 struct run_flags {
 	char *config, *kernel, *initrd, *cmdline, *memory, *cpus, *console, *vconsole, *accel;
 	char *name, *on_reboot, *monitor, *pidfile;
+	char *memory_file, *memory_block, *memory_resident;
 	char **disks;
 	gboolean debug, stats, deterministic;
 };
@@ -62,6 +63,12 @@ static GOptionContext *run_context(struct run_flags *f)
 		  "Kernel command line (default for a bzImage: console=ttyS0)", "STR" },
 		{ "memory", 'm', 0, G_OPTION_ARG_STRING, &f->memory,
 		  "Guest RAM, 2M-1T in 4K steps, suffix K/M/G/T (default 256M)", "SIZE" },
+		{ "memory-file", 0, 0, G_OPTION_ARG_FILENAME, &f->memory_file,
+		  "Keep guest RAM in FILE (created if missing), mapped in blocks", "FILE" },
+		{ "memory-block", 0, 0, G_OPTION_ARG_STRING, &f->memory_block,
+		  "Block size of --memory-file: a power of two, 64K-1G (default 2M)", "SIZE" },
+		{ "memory-resident", 0, 0, G_OPTION_ARG_STRING, &f->memory_resident,
+		  "Most guest RAM mapped into cove at once (default: all)", "SIZE" },
 		{ "cpus", 'p', 0, G_OPTION_ARG_STRING, &f->cpus, "Number of vCPUs, 1-64 (default 1)",
 		  "N" },
 		{ "disk", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &f->disks,
@@ -122,6 +129,9 @@ static void run_flags_clear(struct run_flags *f)
 	g_free(f->on_reboot);
 	g_free(f->monitor);
 	g_free(f->pidfile);
+	g_free(f->memory_file);
+	g_free(f->memory_block);
+	g_free(f->memory_resident);
 	g_strfreev(f->disks);
 }
 
@@ -159,6 +169,12 @@ static bool build_config(struct run_flags *f, struct cove_config *c, GError **er
 	take(&c->pidfile, f->pidfile);
 	if (f->memory && !config_parse_size(f->memory, &c->memory, &e))
 		return flag_failed(err, "--memory", f->memory, e);
+	take(&c->memory_file, f->memory_file);
+	if (f->memory_block && !config_parse_block(f->memory_block, &c->memory_block, &e))
+		return flag_failed(err, "--memory-block", f->memory_block, e);
+	if (f->memory_resident &&
+	    !config_parse_size(f->memory_resident, &c->memory_resident, &e))
+		return flag_failed(err, "--memory-resident", f->memory_resident, e);
 	if (f->cpus && !config_parse_cpus(f->cpus, &c->cpus, &e))
 		return flag_failed(err, "--cpus", f->cpus, e);
 	if (f->on_reboot && !config_parse_on_reboot(f->on_reboot, &c->on_reboot, &e))

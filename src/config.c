@@ -28,6 +28,7 @@ void config_clear(struct cove_config *c)
 	g_free(c->kernel);
 	g_free(c->initrd);
 	g_free(c->cmdline);
+	g_free(c->memory_file);
 	g_free(c->console);
 	g_free(c->virtio_console);
 	g_free(c->accel);
@@ -211,6 +212,24 @@ static char *config_file(const char *dir, const char *value)
 	return g_build_filename(dir, value, NULL);
 }
 
+bool config_parse_block(const char *s, uint64_t *out, GError **err)
+{
+	uint64_t v;
+
+	if (!config_parse_size(s, &v, err))
+		return false;
+	if (v & (v - 1)) {
+		g_set_error(err, COVE_ERROR, 0, "not a power of two");
+		return false;
+	}
+	if (v < (64ull << 10) || v > (1ull << 30)) {
+		g_set_error(err, COVE_ERROR, 0, "out of range (64K to 1G)");
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
 static void replace(char **slot, char *value)
 {
 	g_free(*slot);
@@ -239,6 +258,12 @@ static bool apply_key(struct cove_config *c, const char *dir, const char *key, c
 		replace(&c->cmdline, g_strdup(value));
 	} else if (!strcmp(key, "memory")) {
 		ok = config_parse_size(value, &c->memory, &e);
+	} else if (!strcmp(key, "memory-file")) {
+		replace(&c->memory_file, config_path(dir, value));
+	} else if (!strcmp(key, "memory-block")) {
+		ok = config_parse_block(value, &c->memory_block, &e);
+	} else if (!strcmp(key, "memory-resident")) {
+		ok = config_parse_size(value, &c->memory_resident, &e);
 	} else if (!strcmp(key, "cpus")) {
 		ok = config_parse_cpus(value, &c->cpus, &e);
 	} else if (!strcmp(key, "disk")) {
@@ -366,6 +391,29 @@ bool config_validate(const struct cove_config *c, GError **err)
 		g_set_error(err, COVE_ERROR, 0, "--%s: empty path",
 			    c->monitor && !*c->monitor ? "monitor" : "pidfile");
 		return false;
+	}
+	if (!c->memory_file && (c->memory_block || c->memory_resident)) {
+		g_set_error(err, COVE_ERROR, 0, "--memory-%s: needs --memory-file (block RAM)",
+			    c->memory_block ? "block" : "resident");
+		return false;
+	}
+	if (c->memory_file) {
+		uint64_t block = c->memory_block ? c->memory_block : COVE_DEFAULT_BLOCK;
+
+		if (c->memory % block) {
+			g_set_error(err, COVE_ERROR, 0,
+				    "--memory %" G_GUINT64_FORMAT "K: not a multiple of the block size "
+				    "(--memory-block %" G_GUINT64_FORMAT "K)",
+				    c->memory >> 10, block >> 10);
+			return false;
+		}
+		if (c->memory_resident && c->memory_resident < block) {
+			g_set_error(err, COVE_ERROR, 0,
+				    "--memory-resident %" G_GUINT64_FORMAT "K: smaller than one block "
+				    "(--memory-block %" G_GUINT64_FORMAT "K)",
+				    c->memory_resident >> 10, block >> 10);
+			return false;
+		}
 	}
 	if (!accel_name_ok(c->accel)) {
 		g_set_error(err, COVE_ERROR, 0, "--accel %s: not an accelerator (auto, kvm or soft)",

@@ -16,6 +16,7 @@
 #define COVE_DEFAULT_MEM   (256ull << 20)
 #define COVE_MIN_MEM	   (2ull << 20)
 #define COVE_MAX_MEM	   (1ull << 40)
+#define COVE_DEFAULT_BLOCK (2ull << 20)
 
 enum cove_on_reboot { COVE_REBOOT_EXIT, COVE_REBOOT_RESTART };
 
@@ -28,6 +29,9 @@ struct cove_config {
 	char *name;
 	char *kernel, *initrd, *cmdline;
 	uint64_t memory;
+	char *memory_file;	  /* block RAM image, NULL for anonymous RAM */
+	uint64_t memory_block;	  /* 0: the default (2M) */
+	uint64_t memory_resident; /* 0: all of it */
 	unsigned cpus;
 	struct cove_disk_cfg disks[COVE_MAX_DISKS];
 	unsigned ndisks;
@@ -48,6 +52,8 @@ void config_clear(struct cove_config *c);
  * G, T (powers of 1024), optionally followed by "iB" or "B".
  */
 bool config_parse_size(const char *s, uint64_t *out, GError **err);
+/* A --memory-block size: a power of two in 64K..1G. */
+bool config_parse_block(const char *s, uint64_t *out, GError **err);
 bool config_parse_cpus(const char *s, unsigned *out, GError **err);
 /* "FILE" or "FILE,readonly" (also "ro"). */
 bool config_parse_disk(const char *s, struct cove_disk_cfg *out, GError **err);

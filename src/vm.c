@@ -26,9 +26,11 @@
 #include "devices/serial8250.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_console.h"
+#include "mmu/block_ram.h"
 #include "mmu/guest_mem.h"
 #include "pc.h"
 #include "vcpu/cpuid.h"
+#include "vm_block.h"
 
 #define VM_MAX_CPUID_ENT 256
 #define LAPIC_REG_LVT0	 0x350
@@ -57,6 +59,7 @@ struct vm {
 	struct vm_host host;
 	struct accel *accel;
 	struct guest_mem *mem;
+	struct vm_block *blockram; /* --memory-file, else NULL */
 	struct bus *pio, *mmio;
 	struct vm_irq irq;
 	struct guest_clock clock;
@@ -241,7 +244,52 @@ static void vm_mem_written(void *opaque, uint64_t gpa, uint64_t len)
 	vm->ops->notify_mem_write(vm->accel, gpa, len);
 }
 
+/* soft's in-line fault path for block RAM (vm_block.h) */
+static int vm_ram_fault(void *opaque, int cpu, uint64_t gpa)
+{
+	struct vm *vm = opaque;
+	int ret;
+
+	(void)cpu;
+	if (!vm->blockram)
+		return -ENOENT;
+	ret = vm_block_fault(vm->blockram, gpa);
+	if (ret && ret != -ENOENT)
+		vm_request_stop(vm, VM_STOP_ERROR, 0, vm_block_strerror(ret));
+	return ret;
+}
+
+/*
+ * KVM cannot report a guest page-table walk that reaches a block without a
+ * slot: it injects a #PF the guest retries forever, without exiting. So
+ * under KVM, vm_run kicks the vCPUs every VM_BLOCK_TICK_MS and each walks
+ * its RIP and CR2 (vm_block_emulation_failed), which maps such blocks and
+ * keeps the page-table blocks in use recent in the LRU order.
+ */
+#define VM_BLOCK_TICK_MS 20
+static bool vm_block_ticks(const struct vm *vm)
+{
+	return vm->blockram && vm->ops == &accel_kvm_ops;
+}
+
 /* ---- building the machine ---- */
+
+static int vm_setup_block_ram(struct vm *vm, GError **err)
+{
+	const struct cove_config *c = vm->cfg;
+	struct vm_block_params p = {
+		.mem = vm->mem,
+		.ops = vm->ops,
+		.accel = vm->accel,
+		.path = c->memory_file,
+		.size = c->memory,
+		.block = c->memory_block ? c->memory_block : COVE_DEFAULT_BLOCK,
+		.resident = c->memory_resident ? c->memory_resident : c->memory,
+		.first_slot = GUEST_MEM_MAX_REGIONS,
+	};
+
+	return vm_block_create(&p, &vm->blockram, err);
+}
 
 static int vm_setup_memory(struct vm *vm, GError **err)
 {
@@ -250,6 +298,11 @@ static int vm_setup_memory(struct vm *vm, GError **err)
 	int ret;
 
 	ret = guest_mem_create(&vm->mem);
+	if (!ret && vm->cfg->memory_file) {
+		ret = vm_setup_block_ram(vm, err);
+		if (ret)
+			return ret;
+	}
 	if (!ret)
 		ret = guest_mem_add_ram(vm->mem, 0, low);
 	if (!ret && size > low)
@@ -262,6 +315,8 @@ static int vm_setup_memory(struct vm *vm, GError **err)
 	for (unsigned i = 0; i < guest_mem_nregions(vm->mem); i++) {
 		const struct guest_mem_region *r = guest_mem_region(vm->mem, i);
 
+		if (!r->hva)
+			continue; /* block RAM: one slot per mapped block, on first touch */
 		ret = vm->ops->set_memory_region(vm->accel, i, r->gpa, r->size, r->hva, 0);
 		if (ret) {
 			g_set_error(err, COVE_ERROR, 0, "%s: cannot add guest RAM at 0x%" G_GINT64_MODIFIER
@@ -460,6 +515,7 @@ int vm_create(const struct cove_config *cfg, const struct accel_ops *ops,
 		.checkpoint = vm_checkpoint,
 		.rollback = vm_rollback,
 		.commit = vm_commit,
+		.ram_fault = vm_ram_fault,
 		.opaque = vm,
 	};
 
@@ -467,6 +523,7 @@ int vm_create(const struct cove_config *cfg, const struct accel_ops *ops,
 		.ncpus = vm->ncpus,
 		.io = &vm->io,
 		.deterministic = cfg->deterministic,
+		.ram_on_demand = cfg->memory_file != NULL,
 		.log = host->log,
 	};
 	ret = ops->vm_create(&params, &vm->accel);
@@ -590,6 +647,15 @@ static void *vm_vcpu_thread(void *arg)
 			vm_handle_pio(vm, vc->index, e);
 			break;
 		case ACCEL_EXIT_MMIO:
+			if (vm->blockram) {
+				int r = vm_block_mmio(vm->blockram, e->mmio.gpa, e->mmio.data,
+						      e->mmio.len, e->mmio.write);
+
+				if (r < 0)
+					vm_vcpu_failed(vm, vc, VM_STOP_ERROR, vm_block_strerror(r));
+				if (r)
+					break;
+			}
 			bus_access(vm->mmio, (int)vc->index, e->mmio.gpa, e->mmio.data, e->mmio.len,
 				   e->mmio.write);
 			break;
@@ -607,9 +673,16 @@ static void *vm_vcpu_thread(void *arg)
 			vm_vcpu_failed(vm, vc, VM_STOP_ERROR, "debug exit with no debugger attached");
 			break;
 		case ACCEL_EXIT_INTERNAL_ERROR:
+			/* KVM fetched code or walked page tables in a block without a slot */
+			if (vm->blockram && e->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+			    vm_block_emulation_failed(vm->blockram, vc->v, e))
+				break;
 			vm_vcpu_failed(vm, vc, VM_STOP_ERROR, e->internal.why);
 			break;
 		case ACCEL_EXIT_INTR:
+			if (vm_block_ticks(vm))
+				vm_block_emulation_failed(vm->blockram, vc->v, NULL);
+			break;
 		case ACCEL_EXIT_NONE:
 			break;
 		}
@@ -652,8 +725,26 @@ void vm_run(struct vm *vm, struct vm_result *res)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&vm->lock);
-	while (!atomic_load(&vm->stopping))
-		pthread_cond_wait(&vm->cond, &vm->lock);
+	while (!atomic_load(&vm->stopping)) {
+		if (!vm_block_ticks(vm)) {
+			pthread_cond_wait(&vm->cond, &vm->lock);
+			continue;
+		}
+		/* block RAM on KVM: a kick every VM_BLOCK_TICK_MS (see vm_block_ticks) */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += VM_BLOCK_TICK_MS * 1000000l;
+		if (ts.tv_nsec >= 1000000000l) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000l;
+		}
+		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) == ETIMEDOUT &&
+		    !atomic_load(&vm->stopping))
+			for (unsigned i = 0; i < vm->ncpus; i++)
+				if (vm->cpus[i].v)
+					vm->ops->vcpu_kick(vm->cpus[i].v);
+	}
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (vm->cpus[i].started) {
@@ -665,6 +756,8 @@ void vm_run(struct vm *vm, struct vm_result *res)
 		chardev_set_event(vm->host.console, NULL, NULL);
 	if (vm->cfg->stats && vm->ops->print_stats)
 		vm->ops->print_stats(vm->accel, stderr);
+	if (vm->cfg->stats && vm->blockram)
+		vm_block_print_stats(vm->blockram, stderr);
 	*res = vm->result;
 }
 
@@ -687,6 +780,7 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(vm->pio);
 	if (vm->accel)
 		vm->ops->vm_destroy(vm->accel);
+	vm_block_destroy(vm->blockram);
 	guest_mem_destroy(vm->mem);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);

@@ -17,10 +17,24 @@
 struct guest_mem_region {
 	uint64_t gpa;
 	uint64_t size;
-	uint8_t *hva;
+	uint8_t *hva;	   /* NULL: block RAM (guest_mem_use_file), mapped per block */
+	uint64_t file_off; /* block RAM: where the region starts in the file */
 };
 
 struct guest_mem;
+struct block_ram;
+struct block_ram_params;
+
+/*
+ * Block RAM (block_ram.h) as guest_mem tells its owner: a block of guest RAM
+ * at [gpa, gpa+len) was mapped at hva as `slot` / is about to be released.
+ * Called with the block table's lock held.
+ */
+struct guest_mem_block_hooks {
+	int (*mapped)(void *opaque, unsigned slot, uint64_t gpa, uint64_t len, void *hva);
+	void (*releasing)(void *opaque, unsigned slot, uint64_t gpa, uint64_t len, void *hva);
+	void *opaque;
+};
 
 /* Called after the VMM wrote guest RAM (loaders, DMA): [gpa, gpa+len). */
 typedef void (*guest_mem_write_hook)(void *opaque, uint64_t gpa, uint64_t len);
@@ -34,6 +48,26 @@ void guest_mem_destroy(struct guest_mem *m);
  */
 int guest_mem_add_ram(struct guest_mem *m, uint64_t gpa, uint64_t size);
 
+/*
+ * RAM added from now on lives in the file of p (block_ram_open), the regions
+ * one after another from offset 0; each must be a multiple of the block size
+ * and all of them together exactly p->size. 0 or -errno with a reason in why.
+ */
+int guest_mem_use_file(struct guest_mem *m, const struct block_ram_params *p, char *why,
+		       size_t whylen);
+/* The block table, or NULL for anonymous RAM. */
+struct block_ram *guest_mem_block_ram(struct guest_mem *m);
+void guest_mem_set_block_hooks(struct guest_mem *m, const struct guest_mem_block_hooks *h);
+/* True when gpa is block RAM. */
+bool guest_mem_is_block_ram(const struct guest_mem *m, uint64_t gpa);
+/*
+ * A guest touched gpa: maps its block (the mapped hook runs) if it is block
+ * RAM. 0, -ENOENT for a gpa that is not block RAM, or block_ram's -errno.
+ */
+int guest_mem_touch(struct guest_mem *m, uint64_t gpa);
+/* Block RAM: gpa's block holds a guest page table (block_ram_mark_table). */
+void guest_mem_mark_table(struct guest_mem *m, uint64_t gpa);
+
 unsigned guest_mem_nregions(const struct guest_mem *m);
 const struct guest_mem_region *guest_mem_region(const struct guest_mem *m, unsigned i);
 uint64_t guest_mem_ram_size(const struct guest_mem *m);
@@ -42,15 +76,15 @@ uint64_t guest_mem_ram_size(const struct guest_mem *m);
 bool guest_mem_is_ram(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /*
- * Host pointer to [gpa, gpa+len), which must lie inside one region, else
- * NULL. Pair every map with guest_mem_unmap(): block RAM pins the blocks
- * behind the pointer until then, and an unmap of a writable mapping tells
- * the write hook.
+ * Host pointer to [gpa, gpa+len), which must lie inside one region (for
+ * block RAM: inside one block), else NULL. Pair every map with guest_mem_unmap(): block RAM pins
+ * the blocks behind the pointer until then, and an unmap of a writable mapping tells the write
+ * hook.
  */
 void *guest_mem_map(struct guest_mem *m, uint64_t gpa, uint64_t len, bool write);
 void guest_mem_unmap(struct guest_mem *m, void *hva, uint64_t gpa, uint64_t len, bool write);
 
-/* Copying accessors; ranges may span regions. 0 or -EFAULT. */
+/* Copying accessors; ranges may span regions and blocks. 0 or -EFAULT. */
 int guest_mem_read(struct guest_mem *m, uint64_t gpa, void *buf, uint64_t len);
 int guest_mem_write(struct guest_mem *m, uint64_t gpa, const void *buf, uint64_t len);
 

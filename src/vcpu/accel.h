@@ -60,6 +60,9 @@ struct accel_exit {
 		struct {
 			uint32_t suberror; /* KVM_INTERNAL_ERROR_* or 0 */
 			char why[120];	   /* one line, for the user */
+			/* the guest-physical access that failed, where the accelerator knows it */
+			bool has_gpa;
+			uint64_t gpa;
 		} internal;
 	};
 };
@@ -82,6 +85,13 @@ struct accel_io_handler {
 	int (*checkpoint)(void *opaque, int cpu);
 	void (*rollback)(void *opaque, int cpu);
 	void (*commit)(void *opaque, int cpu);
+	/*
+	 * May be NULL. gpa has no memory slot: if it is RAM the VMM maps on
+	 * demand (block RAM), it adds the slot (set_memory_region, from this
+	 * thread, possibly deleting others first) and returns 0; else -ENOENT
+	 * (gpa is MMIO) or another -errno (the VMM stops the VM).
+	 */
+	int (*ram_fault)(void *opaque, int cpu, uint64_t gpa);
 	void *opaque;
 };
 
@@ -89,6 +99,13 @@ struct accel_vm_params {
 	unsigned ncpus;
 	const struct accel_io_handler *io; /* may be NULL: always exit */
 	bool deterministic;		   /* soft: time from retired instructions */
+	/*
+	 * RAM slots appear on demand (block RAM): KVM then reports every
+	 * emulation failure as ACCEL_EXIT_INTERNAL_ERROR (suberror
+	 * KVM_INTERNAL_ERROR_EMULATION), at any CPL and with no #UD queued, so
+	 * the VMM can map what was missing and run the guest on.
+	 */
+	bool ram_on_demand;
 	/* where per-accelerator diagnostics go (--debug); NULL for none */
 	FILE *log;
 };
@@ -109,9 +126,15 @@ struct accel_ops {
 	int (*vm_create)(const struct accel_vm_params *p, struct accel **out);
 	void (*vm_destroy)(struct accel *a);
 
-	/* Same meaning as KVM_SET_USER_MEMORY_REGION; size 0 deletes the slot. */
+	/*
+	 * Same meaning as KVM_SET_USER_MEMORY_REGION; size 0 deletes the slot.
+	 * Any thread, also while vCPUs run: when it returns from deleting a
+	 * slot, no vCPU uses the old hva any more (the VMM may munmap it).
+	 */
 	int (*set_memory_region)(struct accel *a, uint32_t slot, uint64_t gpa, uint64_t size,
 				 void *hva, uint32_t flags);
+	/* Optional: how many slots set_memory_region takes (ids 0..n-1). */
+	unsigned (*max_memory_slots)(struct accel *a);
 
 	int (*vcpu_create)(struct accel *a, unsigned index, struct accel_vcpu **out);
 	void (*vcpu_destroy)(struct accel_vcpu *v);

@@ -81,6 +81,20 @@ early)
 		--kernel "$tmp/text" --monitor "$tmp/text"
 	expect pidfile-no-dir '--pidfile .*/nodir/p: No such file or directory' --kernel "$tmp/text" \
 		--pidfile "$tmp/nodir/p"
+	expect memory-block-3M '--memory-block 3M: not a power of two' --kernel "$tmp/text" \
+		--memory-file "$tmp/ram" --memory-block 3M
+	expect memory-block-32K '--memory-block 32K: out of range \(64K to 1G\)' --kernel "$tmp/text" \
+		--memory-file "$tmp/ram" --memory-block 32K
+	expect memory-block-2G '--memory-block 2G: out of range' --kernel "$tmp/text" \
+		--memory-file "$tmp/ram" --memory-block 2G
+	expect memory-resident-below-block '--memory-resident 1024K: smaller than one block' \
+		--kernel "$tmp/text" --memory-file "$tmp/ram" --memory-resident 1M
+	expect memory-resident-junk "--memory-resident 5Q: unknown size suffix 'Q'" \
+		--kernel "$tmp/text" --memory-file "$tmp/ram" --memory-resident 5Q
+	expect memory-block-needs-file '--memory-block: needs --memory-file' --kernel "$tmp/text" \
+		--memory-block 4M
+	expect memory-not-multiple-of-block '--memory 3072K: not a multiple of the block size' \
+		--kernel "$tmp/text" --memory-file "$tmp/ram" --memory 3M
 	if [ ! -e /dev/kvm ]; then
 		expect accel-kvm-without-kvm '--accel kvm: .*/dev/kvm.*--accel soft' \
 			--kernel "$tmp/text" --accel kvm
@@ -102,6 +116,9 @@ loader)
 	expect zero-kernel 'zeros: not a bootable kernel' --accel "$accel" --kernel "$tmp/zeros"
 	expect truncated-bzimage 'short-bz: .*truncated' --accel "$accel" --kernel "$tmp/short-bz"
 	[ -n "${COVE_TEST_KERNEL:-}" ] || { echo "bad-input.sh: loader stage needs COVE_TEST_KERNEL" >&2; exit 2; }
+	dd if=/dev/zero of="$tmp/ram-1m" bs=1024 count=1024 2>/dev/null
+	expect memory-file-wrong-size '--memory-file .*ram-1m: is 1048576 bytes, but the guest RAM is 67108864' \
+		--accel "$accel" --kernel "$COVE_TEST_KERNEL" --memory 64M --memory-file "$tmp/ram-1m"
 	expect memory-too-small 'guest RAM too small' --accel "$accel" --kernel "$COVE_TEST_KERNEL" \
 		--initrd "$tmp/big-initrd" --memory 4M
 	;;

@@ -27,18 +27,26 @@
 
 #define SOFT_PAGE_SIZE 4096ull
 #define SOFT_PAGE_MASK (~(SOFT_PAGE_SIZE - 1))
-#define SOFT_MAX_SLOTS 32
+#define SOFT_MAX_SLOTS 32768	     /* block RAM: a slot per mapped block */
 #define SOFT_TSC_HZ    1000000000ull /* 1 GHz: one TSC tick per guest ns */
 #define SOFT_INVAL_MAX 16	     /* queued cross-CPU invalidations before "all" */
 
 struct irqchip;
 struct soft_frames;
 
+/* A code array a slot outgrew, freed with the VM. */
+struct soft_retired {
+	_Atomic uint32_t *code;
+	struct soft_retired *next;
+};
+
 struct soft_slot {
-	uint64_t gpa, size; /* size 0: unused */
+	_Atomic uint64_t size; /* 0: unused; stored last on add, first on delete */
+	uint64_t gpa;
 	uint8_t *hva;
 	uint32_t flags;		/* KVM_MEM_* */
 	_Atomic uint32_t *code; /* per page: how many frames (all vCPUs) are on it */
+	uint64_t ncode;		/* pages code has room for (kept for the slot's next use) */
 };
 
 struct soft_vm {
@@ -50,14 +58,18 @@ struct soft_vm {
 	/*
 	 * lock guards the slot map and cpus[] against vcpu_destroy. Lock order:
 	 * the irqchip's mutex, then lock, then a vCPU's inval_lock, then its
-	 * lock. Slots change normally before any vCPU runs (vCPUs read them
-	 * without the lock; moving or deleting a slot under running vCPUs would
-	 * need a synchronisation step first); a change bumps mem_gen, which
-	 * makes every vCPU drop its frames and translations.
+	 * lock. vCPUs read slots without the lock. Deleting a slot bumps
+	 * mem_gen, which makes every vCPU drop its frames and translations, and
+	 * then waits until every other vCPU has passed a quiescent point
+	 * (qs_gen caught up, or qs_off): only then may the VMM munmap the hva.
+	 * A slot's code array is never freed while the VM lives.
 	 */
 	pthread_mutex_t lock;
-	struct soft_slot slot[SOFT_MAX_SLOTS];
+	struct soft_slot *slot;	    /* SOFT_MAX_SLOTS entries */
+	_Atomic unsigned nslots;    /* highest slot in use + 1 */
+	_Atomic unsigned slot_hint; /* the slot last found */
 	_Atomic uint64_t mem_gen;
+	struct soft_retired *retired;
 
 	struct irqchip *ic;
 	struct guest_clock clock; /* the irqchip's time: soft_vm_now() */
@@ -98,6 +110,10 @@ struct soft_vcpu {
 	uint64_t tsc_offset;   /* run.c: c.msr.tsc_offset as the irqchip last heard it */
 	uint64_t dr6_saved;    /* run.c: DR6 while B0-B3 are cleared around one instruction */
 	bool dr6_cleared;
+
+	/* quiescence for slot deletion (soft.c): see struct soft_vm */
+	_Atomic uint64_t qs_gen; /* mem_gen its caches were last rebuilt under, between blocks */
+	atomic_bool qs_off;	 /* holds no pointer into guest RAM: asleep, outside, in the VMM */
 
 	/* invalidations queued by other threads (inval_lock) */
 	pthread_mutex_t inval_lock;

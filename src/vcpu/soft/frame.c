@@ -447,7 +447,7 @@ static struct soft_block *block_build(struct soft_vcpu *v, struct soft_frame *f,
 		if (rip + (pos - off) > ip_mask(c))
 			break;
 	}
-	if (straddle && !soft_vm_ram(v->vm, gpa2, SOFT_PAGE_SIZE, NULL))
+	if (straddle && !soft_vm_ram_fault(c, gpa2, SOFT_PAGE_SIZE, NULL))
 		soft_internal_error(c, "instruction at %#llx continues into non-RAM gpa %#llx",
 				    (unsigned long long)c->rip, (unsigned long long)gpa2);
 
@@ -506,7 +506,7 @@ struct soft_block *soft_block_lookup(struct soft_cpu *c, uint64_t la)
 		uint64_t page = gpa & SOFT_PAGE_MASK;
 		unsigned off = (unsigned)(gpa & ~SOFT_PAGE_MASK);
 		uint64_t key = page | ((uint64_t)c->csize << 4) | c->cpl;
-		uint8_t *hva = soft_vm_ram(v->vm, page, SOFT_PAGE_SIZE, NULL);
+		uint8_t *hva = soft_vm_ram_fault(c, page, SOFT_PAGE_SIZE, NULL);
 		struct soft_frame *f;
 
 		if (!hva)
@@ -566,7 +566,7 @@ struct soft_block *soft_block_next(struct soft_cpu *c, struct soft_block *b)
 			return n;
 	if (v->frames->blocks > BLOCKS_MAX)
 		return NULL;
-	hva = soft_vm_ram(v->vm, f->key & SOFT_PAGE_MASK, SOFT_PAGE_SIZE, NULL);
+	hva = soft_vm_ram_fault(c, f->key & SOFT_PAGE_MASK, SOFT_PAGE_SIZE, NULL);
 	if (!hva)
 		return NULL;
 	return block_build(v, f, hva, 0, off, rip, true);

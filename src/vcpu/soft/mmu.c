@@ -227,7 +227,7 @@ static void ram_written(struct soft_cpu *c, uint64_t gpa, unsigned n)
 static void phys_access(struct soft_cpu *c, uint64_t gpa, uint8_t *buf, unsigned n, bool write)
 {
 	bool writable = false;
-	uint8_t *h = soft_vm_ram(c->vm, gpa, n, &writable);
+	uint8_t *h = soft_vm_ram_fault(c, gpa, n, &writable);
 
 	if (h && (!write || writable)) {
 		if (write) {
@@ -258,7 +258,7 @@ struct walk {
 
 /* Where a paging-structure entry lives, to set its A/D flags. */
 struct pte_ref {
-	void *hva; /* NULL: not in writable RAM, flags are not set */
+	bool ram; /* in writable RAM: flags are set (looked up again, block RAM may move) */
 	uint64_t gpa;
 	uint64_t val;
 	unsigned size;
@@ -267,19 +267,18 @@ struct pte_ref {
 static uint64_t pte_read(struct soft_cpu *c, uint64_t gpa, unsigned size, struct pte_ref *r)
 {
 	bool writable = false;
-	uint8_t *h = soft_vm_ram(c->vm, gpa, size, &writable);
+	uint8_t *h = soft_vm_ram_fault(c, gpa, size, &writable);
 	uint64_t v = 0;
 
 	r->gpa = gpa;
 	r->size = size;
-	r->hva = NULL;
+	r->ram = false;
 	if (h) {
 		if (size == 8)
 			v = __atomic_load_n((uint64_t *)h, __ATOMIC_RELAXED);
 		else
 			v = __atomic_load_n((uint32_t *)h, __ATOMIC_RELAXED);
-		if (writable)
-			r->hva = h;
+		r->ram = writable;
 	} else {
 		soft_vm_mmio(c, gpa, &v, size, false);
 	}
@@ -290,12 +289,19 @@ static uint64_t pte_read(struct soft_cpu *c, uint64_t gpa, unsigned size, struct
 /* Sets A/D flags with a locked OR, as the processor does (§4.8). */
 static void pte_set(struct soft_cpu *c, struct pte_ref *r, uint64_t bits)
 {
-	if (!r->hva || (r->val & bits) == bits)
+	bool writable = false;
+	uint8_t *h;
+
+	if (!r->ram || (r->val & bits) == bits)
+		return;
+	/* a later read of the walk may have released this entry's block */
+	h = soft_vm_ram_fault(c, r->gpa, r->size, &writable);
+	if (!h || !writable)
 		return;
 	if (r->size == 8)
-		__atomic_fetch_or((uint64_t *)r->hva, bits, __ATOMIC_SEQ_CST);
+		__atomic_fetch_or((uint64_t *)h, bits, __ATOMIC_SEQ_CST);
 	else
-		__atomic_fetch_or((uint32_t *)r->hva, (uint32_t)bits, __ATOMIC_SEQ_CST);
+		__atomic_fetch_or((uint32_t *)h, (uint32_t)bits, __ATOMIC_SEQ_CST);
 	ram_written(c, r->gpa, r->size);
 }
 
@@ -457,7 +463,7 @@ static void tlb_fill(struct soft_cpu *c, struct soft_tlb_entry *e, uint64_t la, 
 {
 	uint64_t page = w->gpa & PAGE_MASK, tag = la & PAGE_MASK;
 	bool writable = false;
-	uint8_t *h = soft_vm_ram(c->vm, page, PAGE_SIZE, &writable);
+	uint8_t *h = soft_vm_ram_fault(c, page, PAGE_SIZE, &writable);
 
 	if (allowed(c, w, acc & ~SOFT_ACC_IMPLICIT, false))
 		tag |= T_SUP;
@@ -495,7 +501,8 @@ static void sync_generation(struct soft_cpu *c)
  */
 static void pending_flush(struct soft_cpu *c)
 {
-	if (c->mmu.flags & M_PENDING)
+	/* once per request, unless the slot map changed again since */
+	if ((c->mmu.flags & M_PENDING) && c->mmu.mem_gen == soft_vm_mem_generation(c->vm))
 		return;
 	soft_mmu_flush(c, true);
 	c->mmu.flags |= M_PENDING;
@@ -564,15 +571,19 @@ static void lin_access(struct soft_cpu *c, uint64_t la, uint8_t *buf, unsigned s
 			phys_access(c, x1.gpa, buf, size, write);
 		return;
 	}
+	uint64_t gen = soft_vm_mem_generation(c->vm);
 	translate(c, la, acc, &x1);
 	translate(c, (la + first) & la_mask(c), acc, &x2);
 	/* The second translation may have evicted the first from the TLB: x1 holds it. */
 	const struct xlate *x[2] = { &x1, &x2 };
 	unsigned n[2] = { first, size - first };
 	for (unsigned k = 0; k < 2; k++, buf += n[0]) {
-		if (x[k]->hva && write)
+		/* a block RAM fault (or DMA) since gen may have released what hva points to */
+		bool fresh = x[k]->hva && soft_vm_mem_generation(c->vm) == gen;
+
+		if (fresh && write)
 			memcpy(x[k]->hva, buf, n[k]);
-		else if (x[k]->hva)
+		else if (fresh)
 			memcpy(buf, x[k]->hva, n[k]);
 		else
 			phys_access(c, x[k]->gpa, buf, n[k], write);
@@ -799,7 +810,7 @@ bool soft_watch_page(struct soft_cpu *c, uint64_t la, unsigned kind, uint64_t *g
 	if (!walk(c, la, SOFT_ACC_IMPLICIT, false, &w, &err))
 		return false;
 	uint64_t page = w.gpa & PAGE_MASK;
-	if (!soft_vm_ram(c->vm, page, PAGE_SIZE, &writable))
+	if (!soft_vm_ram_fault(c, page, PAGE_SIZE, &writable))
 		return false;
 	if (!watched(c, page, kind)) {
 		if (m->nwatch >= SOFT_MMU_WATCH_MAX)

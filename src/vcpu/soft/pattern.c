@@ -466,7 +466,11 @@ static void rollback(struct soft_vcpu *v)
 	while (p->nundo) {
 		struct undo *u = &p->undo[--p->nundo];
 
-		memcpy(u->hva, u->old, u->len);
+		/* looked up again: a device's DMA may have moved a block RAM page */
+		uint8_t *h = soft_vm_ram_fault(c, u->gpa, u->len, NULL);
+
+		if (h)
+			memcpy(h, u->old, u->len);
 		/* what saw the unit's bytes (frames, the segment shadow) must look again */
 		soft_frame_written(vm, c, u->gpa, u->len);
 		soft_seg_invalidate(c, u->gpa, u->len);

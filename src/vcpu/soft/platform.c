@@ -31,7 +31,9 @@ void soft_port_io(struct soft_cpu *c, uint16_t port, void *data, unsigned size, 
 		atomic_fetch_or(&c->events, SOFT_EV_IRQ);
 		return;
 	}
+	atomic_store(&soft_vcpu_of(c)->qs_off, true); /* as soft_vm_mmio */
 	ret = vm->io.pio(vm->io.opaque, (int)c->index, port, data, size, write);
+	atomic_store(&soft_vcpu_of(c)->qs_off, false);
 	if (ret && !write)
 		memset(data, 0xff, size);
 }

@@ -291,6 +291,7 @@ static void wait_event(struct soft_vcpu *v, uint64_t deadline_ns)
 		ts.tv_sec = (time_t)(deadline_ns / 1000000000ull);
 		ts.tv_nsec = (long)(deadline_ns % 1000000000ull);
 	}
+	atomic_store(&v->qs_off, true);
 	pthread_mutex_lock(&v->lock);
 	while (!(atomic_load(&v->c.events) & wake)) {
 		if (deadline_ns == UINT64_MAX) {
@@ -300,6 +301,7 @@ static void wait_event(struct soft_vcpu *v, uint64_t deadline_ns)
 		}
 	}
 	pthread_mutex_unlock(&v->lock);
+	atomic_store(&v->qs_off, false);
 }
 
 /* INIT and SIPI (SDM Vol.3 §9.4.4): false while the CPU waits for its SIPI. */
@@ -351,6 +353,9 @@ static bool monitor(struct soft_vcpu *v)
 		if (c->smc || soft_frames_dirty(v) || v->mem_gen != soft_vm_mem_generation(vm))
 			soft_frames_maintain(v);
 		c->smc = false;
+		/* a quiescent point: caches hold nothing from before v->mem_gen */
+		if (atomic_load_explicit(&v->qs_gen, memory_order_relaxed) != v->mem_gen)
+			atomic_store(&v->qs_gen, v->mem_gen);
 		if (ev & SOFT_EV_KICK) {
 			atomic_fetch_and(&c->events, ~(uint32_t)SOFT_EV_KICK);
 			v->exit.reason = ACCEL_EXIT_INTR;

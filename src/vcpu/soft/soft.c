@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "devices/irqchip/irqchip.h"
 #include "exec_sys.h"
@@ -121,7 +122,10 @@ static int soft_vm_create(const struct accel_vm_params *p, struct accel **out)
 	a->vm.clock.now_ns = soft_clock_now;
 	pthread_mutex_init(&a->vm.lock, NULL);
 	a->vm.cpus = calloc(p->ncpus, sizeof(a->vm.cpus[0]));
-	if (!a->vm.cpus) {
+	/* untouched pages of the slot array cost nothing */
+	a->vm.slot = calloc(SOFT_MAX_SLOTS, sizeof(a->vm.slot[0]));
+	if (!a->vm.cpus || !a->vm.slot) {
+		free(a->vm.slot);
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -138,6 +142,7 @@ static int soft_vm_create(const struct accel_vm_params *p, struct accel **out)
 	*out = a;
 	return 0;
 out_cpus:
+	free(a->vm.slot);
 	free(a->vm.cpus);
 out_free:
 	pthread_mutex_destroy(&a->vm.lock);
@@ -152,9 +157,37 @@ static void soft_vm_destroy(struct accel *a)
 	irqchip_destroy(a->vm.ic);
 	for (unsigned i = 0; i < SOFT_MAX_SLOTS; i++)
 		free((void *)a->vm.slot[i].code);
+	free(a->vm.slot);
+	while (a->vm.retired) {
+		struct soft_retired *r = a->vm.retired;
+
+		a->vm.retired = r->next;
+		free((void *)r->code);
+		free(r);
+	}
 	free(a->vm.cpus);
 	pthread_mutex_destroy(&a->vm.lock);
 	free(a);
+}
+
+/*
+ * Waits until no vCPU but the caller's can still use what the slot map held
+ * before generation gen: each has rebuilt its caches since (qs_gen), or
+ * holds no pointer into guest RAM (qs_off: asleep, outside vcpu_run, in the
+ * VMM's handlers -- which is where a deleting vCPU itself is).
+ */
+static void wait_quiescent(struct soft_vm *vm, uint64_t gen)
+{
+	const struct timespec pause = { .tv_nsec = 20000 };
+
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct soft_vcpu *x = vm->cpus[i];
+
+		while (x && !atomic_load(&x->qs_off) && atomic_load(&x->qs_gen) < gen) {
+			soft_vcpu_wake(x, SOFT_EV_FLUSH);
+			nanosleep(&pause, NULL);
+		}
+	}
 }
 
 static int soft_set_memory_region(struct accel *a, uint32_t slot, uint64_t gpa, uint64_t size,
@@ -163,63 +196,147 @@ static int soft_set_memory_region(struct accel *a, uint32_t slot, uint64_t gpa, 
 	struct soft_vm *vm = &a->vm;
 	struct soft_slot *s;
 	_Atomic uint32_t *code = NULL;
+	uint64_t pages = size / SOFT_PAGE_SIZE, gen = 0;
+	unsigned n;
 
 	if (slot >= SOFT_MAX_SLOTS)
 		return -EINVAL;
 	if (flags & ~(uint32_t)(KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES))
 		return -EINVAL;
-	if (size) {
-		if ((gpa | size | (uintptr_t)hva) & ~SOFT_PAGE_MASK || gpa + size < gpa || !hva)
-			return -EINVAL;
-		code = calloc(size / SOFT_PAGE_SIZE, sizeof(*code));
-		if (!code)
-			return -ENOMEM;
-	}
+	if (size && ((gpa | size | (uintptr_t)hva) & ~SOFT_PAGE_MASK || gpa + size < gpa || !hva))
+		return -EINVAL;
 	pthread_mutex_lock(&vm->lock);
-	for (unsigned i = 0; size && i < SOFT_MAX_SLOTS; i++) {
+	n = atomic_load(&vm->nslots);
+	for (unsigned i = 0; size && i < n; i++) {
 		const struct soft_slot *o = &vm->slot[i];
+		uint64_t osize = atomic_load(&o->size);
 
-		if (i != slot && o->size && gpa < o->gpa + o->size && o->gpa < gpa + size) {
+		if (i != slot && osize && gpa < o->gpa + osize && o->gpa < gpa + size) {
 			pthread_mutex_unlock(&vm->lock);
-			free((void *)code);
 			return -EEXIST;
 		}
 	}
 	s = &vm->slot[slot];
-	free((void *)s->code);
-	*s = (struct soft_slot){
-		.gpa = gpa, .size = size, .hva = hva, .flags = flags, .code = code
-	};
-	atomic_fetch_add(&vm->mem_gen, 1);
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		if (vm->cpus[i])
-			soft_vcpu_wake(vm->cpus[i], SOFT_EV_FLUSH);
+	if (atomic_load(&s->size)) {
+		/* the old contents go first; vCPUs must let go of them */
+		atomic_store(&s->size, 0);
+		gen = atomic_fetch_add(&vm->mem_gen, 1) + 1;
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			if (vm->cpus[i])
+				soft_vcpu_wake(vm->cpus[i], SOFT_EV_FLUSH);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (gen)
+		wait_quiescent(vm, gen);
+	if (!size)
+		return 0;
+	/*
+	 * A code array may still be read by a thread that found the old slot
+	 * (DMA invalidation): it is reused, zeroed, or kept until vm_destroy.
+	 */
+	if (s->code && s->ncode >= pages) {
+		for (uint64_t k = 0; k < pages; k++)
+			atomic_store_explicit(&s->code[k], 0, memory_order_relaxed);
+	} else {
+		code = calloc(pages, sizeof(*code));
+		if (!code)
+			return -ENOMEM;
+		if (s->code) {
+			/* a slot that grows (not block RAM): the old array waits for vm_destroy */
+			struct soft_retired *r = malloc(sizeof(*r));
+
+			if (!r) {
+				free((void *)code);
+				return -ENOMEM;
+			}
+			pthread_mutex_lock(&vm->lock);
+			r->code = s->code;
+			r->next = vm->retired;
+			vm->retired = r;
+			pthread_mutex_unlock(&vm->lock);
+		}
+		s->code = code;
+		s->ncode = pages;
+	}
+	pthread_mutex_lock(&vm->lock);
+	s->gpa = gpa;
+	s->hva = hva;
+	s->flags = flags;
+	atomic_store(&s->size, size);
+	if (slot + 1 > atomic_load(&vm->nslots))
+		atomic_store(&vm->nslots, slot + 1);
+	/*
+	 * No flush for a slot that appears: nothing cached RAM there, and
+	 * translations that saw MMIO take the slow path, which finds it.
+	 */
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 }
 
+static unsigned soft_max_memory_slots(struct accel *a)
+{
+	(void)a;
+	return SOFT_MAX_SLOTS;
+}
+
 /* ---- soft_vm.h ---- */
 
-static struct soft_slot *slot_of(struct soft_vm *vm, uint64_t gpa)
+/* The slot holding gpa and its size (read once: it may change under us), or NULL. */
+static struct soft_slot *slot_of(struct soft_vm *vm, uint64_t gpa, uint64_t *size)
 {
-	for (unsigned i = 0; i < SOFT_MAX_SLOTS; i++) {
-		struct soft_slot *s = &vm->slot[i];
+	unsigned h = atomic_load_explicit(&vm->slot_hint, memory_order_relaxed);
+	unsigned n = atomic_load(&vm->nslots);
+	struct soft_slot *s = &vm->slot[h];
+	uint64_t sz = atomic_load_explicit(&s->size, memory_order_acquire);
 
-		if (s->size && gpa - s->gpa < s->size)
+	if (sz && gpa - s->gpa < sz) {
+		*size = sz;
+		return s;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		s = &vm->slot[i];
+		sz = atomic_load_explicit(&s->size, memory_order_acquire);
+		if (sz && gpa - s->gpa < sz) {
+			atomic_store_explicit(&vm->slot_hint, i, memory_order_relaxed);
+			*size = sz;
 			return s;
+		}
 	}
 	return NULL;
 }
 
 uint8_t *soft_vm_ram(struct soft_vm *vm, uint64_t gpa, uint64_t len, bool *writable)
 {
-	struct soft_slot *s = slot_of(vm, gpa);
+	uint64_t size;
+	struct soft_slot *s = slot_of(vm, gpa, &size);
 
-	if (!s || len > s->size - (gpa - s->gpa))
+	if (!s || len > size - (gpa - s->gpa))
 		return NULL;
 	if (writable)
 		*writable = !(s->flags & KVM_MEM_READONLY);
 	return s->hva + (gpa - s->gpa);
+}
+
+uint8_t *soft_vm_ram_fault(struct soft_cpu *c, uint64_t gpa, uint64_t len, bool *writable)
+{
+	struct soft_vm *vm = c->vm;
+	struct soft_vcpu *v = soft_vcpu_of(c);
+	uint8_t *h = soft_vm_ram(vm, gpa, len, writable);
+
+	if (h || !vm->io.ram_fault)
+		return h;
+	/* another thread may release the block again before we look: try a few times */
+	for (unsigned tries = 0; !h && tries < 4; tries++) {
+		int ret;
+
+		atomic_store(&v->qs_off, true);
+		ret = vm->io.ram_fault(vm->io.opaque, (int)c->index, gpa);
+		atomic_store(&v->qs_off, false);
+		if (ret)
+			return NULL;
+		h = soft_vm_ram(vm, gpa, len, writable);
+	}
+	return h;
 }
 
 void soft_vm_mmio(struct soft_cpu *c, uint64_t gpa, void *data, unsigned size, bool write)
@@ -232,7 +349,10 @@ void soft_vm_mmio(struct soft_cpu *c, uint64_t gpa, void *data, unsigned size, b
 		atomic_fetch_or(&c->events, SOFT_EV_IRQ);
 		return;
 	}
+	/* a device may DMA, and block RAM may then release a block: hold no pointer */
+	atomic_store(&soft_vcpu_of(c)->qs_off, true);
 	ret = vm->io.mmio(vm->io.opaque, (int)c->index, gpa, data, size, write);
+	atomic_store(&soft_vcpu_of(c)->qs_off, false);
 	if (ret && !write)
 		memset(data, 0xff, size);
 }
@@ -266,9 +386,10 @@ void soft_vm_flush_others(struct soft_cpu *c)
 /* The per-page frame counts frame.c keeps on the slots. */
 static _Atomic uint32_t *code_count(struct soft_vm *vm, uint64_t gpa)
 {
-	struct soft_slot *s = slot_of(vm, gpa);
+	uint64_t size;
+	struct soft_slot *s = slot_of(vm, gpa, &size);
 
-	if (!s || !s->code)
+	if (!s || !s->code || (gpa - s->gpa) / SOFT_PAGE_SIZE >= s->ncode)
 		return NULL;
 	return &s->code[(gpa - s->gpa) / SOFT_PAGE_SIZE];
 }
@@ -353,6 +474,7 @@ static int soft_vcpu_create(struct accel *a, unsigned index, struct accel_vcpu *
 	soft_cpu_power_on(c);
 	v->wait_sipi = index != 0;
 	v->mem_gen = soft_vm_mem_generation(vm);
+	atomic_store(&v->qs_off, true);
 	pthread_mutex_lock(&vm->lock);
 	vm->cpus[index] = v;
 	pthread_mutex_unlock(&vm->lock);
@@ -389,7 +511,12 @@ static void soft_vcpu_destroy(struct accel_vcpu *av)
 
 static int soft_vcpu_run(struct accel_vcpu *av, struct accel_exit **exit)
 {
-	return soft_run(&av->v, exit);
+	int ret;
+
+	atomic_store(&av->v.qs_off, false);
+	ret = soft_run(&av->v, exit);
+	atomic_store(&av->v.qs_off, true);
+	return ret;
 }
 
 static void soft_vcpu_kick(struct accel_vcpu *av)
@@ -710,6 +837,7 @@ const struct accel_ops accel_soft_ops = {
 	.vm_create = soft_vm_create,
 	.vm_destroy = soft_vm_destroy,
 	.set_memory_region = soft_set_memory_region,
+	.max_memory_slots = soft_max_memory_slots,
 	.vcpu_create = soft_vcpu_create,
 	.vcpu_destroy = soft_vcpu_destroy,
 	.vcpu_run = soft_vcpu_run,

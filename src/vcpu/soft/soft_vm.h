@@ -21,6 +21,13 @@ struct soft_vm;
 uint8_t *soft_vm_ram(struct soft_vm *vm, uint64_t gpa, uint64_t len, bool *writable);
 
 /*
+ * soft_vm_ram, and on a miss asks the VMM to map RAM there (block RAM,
+ * accel_io_handler.ram_fault) and looks again. The VMM may delete other
+ * slots meanwhile: a caller must not use an hva it got before this call.
+ */
+uint8_t *soft_vm_ram_fault(struct soft_cpu *c, uint64_t gpa, uint64_t len, bool *writable);
+
+/*
  * An access outside RAM: the irqchip's LAPIC and IOAPIC windows, else the
  * VMM's in-line MMIO handler (accel_io_handler.mmio); unclaimed reads see all
  * ones. size is 1, 2, 4 or 8 and the access does not cross a page.

@@ -287,6 +287,8 @@ noreturn void guest_exit(uint8_t code);
 
 /* ---- multiboot (lib/mbi.c) ---- */
 const char *mb_cmdline(void);
+/* mem_upper (§3.3): KiB of RAM from 1 MiB up to the first hole; 0 when not given. */
+uint32_t mb_mem_upper_kib(void);
 /* Value of "key=N" (decimal or 0x-hex) on the cmdline, or def when absent or malformed. */
 uint64_t mb_param(const char *key, uint64_t def);
 

@@ -6,9 +6,11 @@
  */
 #include "guest.h"
 
+#define MBI_FLAG_MEM	 (1u << 0)
 #define MBI_FLAG_CMDLINE (1u << 2)
 
 static char cmdline[256];
+static uint32_t mem_upper_kib;
 
 void mbi_init(uint32_t magic, uint32_t info);
 void mbi_init(uint32_t magic, uint32_t info)
@@ -18,12 +20,19 @@ void mbi_init(uint32_t magic, uint32_t info)
 	size_t i;
 
 	(void)magic;
+	if (info && (mbi[0] & MBI_FLAG_MEM))
+		mem_upper_kib = mbi[2];
 	if (!info || !(mbi[0] & MBI_FLAG_CMDLINE) || !mbi[4])
 		return;
 	s = (const volatile char *)(ulong)mbi[4];
 	for (i = 0; i + 1 < sizeof(cmdline) && s[i]; i++)
 		cmdline[i] = s[i];
 	cmdline[i] = '\0';
+}
+
+uint32_t mb_mem_upper_kib(void)
+{
+	return mem_upper_kib;
 }
 
 const char *mb_cmdline(void)

@@ -251,6 +251,42 @@ START_TEST(test_config_rejects_unknown_group_and_bad_values)
 }
 END_TEST
 
+START_TEST(test_config_block_ram_keys)
+{
+	char *path = write_conf("[vm]\nkernel=/k\nmemory=1G\nmemory-file=ram.img\n"
+				"memory-block=4M\nmemory-resident=64M\n");
+	char *dir = g_path_get_dirname(path), *want = g_build_filename(dir, "ram.img", NULL);
+	struct cove_config c;
+	GError *e = NULL;
+
+	config_init(&c);
+	ck_assert_msg(config_load_file(&c, path, &e), "%s", e ? e->message : "");
+	ck_assert_str_eq(c.memory_file, want);
+	ck_assert_uint_eq(c.memory_block, 4ull << 20);
+	ck_assert_uint_eq(c.memory_resident, 64ull << 20);
+	ck_assert(config_validate(&c, &e));
+	c.memory_resident = 2ull << 20; /* below one block */
+	ck_assert(!config_validate(&c, &e));
+	ck_assert_str_eq(e->message,
+			 "--memory-resident 2048K: smaller than one block (--memory-block 4096K)");
+	g_clear_error(&e);
+	c.memory_resident = 4ull << 40; /* more than the RAM: all of it */
+	ck_assert(config_validate(&c, &e));
+	config_clear(&c);
+	g_unlink(path);
+	g_free(path);
+	g_free(dir);
+	g_free(want);
+
+	char *m = conf_error("[vm]\nmemory-block=96K\n");
+	ck_assert_str_eq(m, "memory-block = 96K: not a power of two");
+	g_free(m);
+	m = conf_error("[vm]\nmemory-block=2G\n");
+	ck_assert_str_eq(m, "memory-block = 2G: out of range (64K to 1G)");
+	g_free(m);
+}
+END_TEST
+
 START_TEST(test_config_validate)
 {
 	struct cove_config c;
@@ -289,6 +325,7 @@ int main(void)
 	tcase_add_test(tc, test_config_validate);
 	tcase_add_test(tc, test_config_socket_keys_resolve_relative_paths);
 	tcase_add_test(tc, test_config_rejects_empty_socket_path);
+	tcase_add_test(tc, test_config_block_ram_keys);
 	suite_add_tcase(s, tc);
 	return cove_check_run(s);
 }

@@ -53,6 +53,12 @@ uint8_t *soft_vm_ram(struct soft_vm *vm, uint64_t gpa, uint64_t len, bool *writa
 	return vm->ram + gpa;
 }
 
+/* No block RAM here: a miss stays a miss. */
+uint8_t *soft_vm_ram_fault(struct soft_cpu *c, uint64_t gpa, uint64_t len, bool *writable)
+{
+	return soft_vm_ram(c->vm, gpa, len, writable);
+}
+
 void soft_vm_mmio(struct soft_cpu *c, uint64_t gpa, void *data, unsigned size, bool write)
 {
 	struct soft_vm *vm = c->vm;

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Block RAM on real KVM (inside the nested harness), in one outer VM. Not in meson yet: memsweep
+# on KVM passed all three checks in three runs, but one earlier run ended in a triple fault (its
+# ulimit stage) that is not understood yet, so it is run by hand until that is found:
+#   bash tests/nested/blockram.sh [--memsweep-only] build/src/cove build/tests/guests/memsweep.elf
+#
+#   memsweep: tests/guests/memsweep-blockram.sh on KVM (1 GiB in a --memory-file under a 64 MiB
+#             cap: peak RSS, ulimit -v below the guest's RAM, the data left in the file);
+#   linux:    Debian's kernel with 1 GiB of RAM under a 128 MiB cap runs a memory sweep (dd of
+#             eight 64 MiB copies through a tmpfs, cmp of each: sweep-init.sh) and powers off;
+#             cove must exit 0. Not yet reliable: KVM injects a #PF of its own when a guest
+#             page-table walk reaches a block without a slot, and cove only learns the blocks
+#             that hold page tables from its own walks (vm_block.c); --memsweep-only skips it.
+#
+#   blockram.sh [--memsweep-only] COVE_BINARY MEMSWEEP.elf
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+linux_too=1
+[ "${1:-}" = --memsweep-only ] && { linux_too=0; shift; }
+[ $# -eq 2 ] || { sed -n '3,16p' "$0" >&2; exit 2; }
+cove=$1
+elf=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/cove-nested-blockram.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+cp "$here/sweep-init.sh" "$work/init"
+chmod +x "$work/init"
+bash "$here/../../scripts/mkinitramfs.sh" overlay "$work/sweep-overlay.cpio.gz" \
+	--file "$work/init:/init" >/dev/null
+linux='cat test.cpio.gz extra/sweep-overlay.cpio.gz >/tmp/sweep.cpio.gz &&'
+linux+=' ./bin/cove run --accel kvm --stats --kernel vmlinuz --initrd /tmp/sweep.cpio.gz'
+linux+=' --memory 1G --memory-file /tmp/linux-ram.img --memory-resident 128M; st=$?;'
+linux+=' rm -f /tmp/linux-ram.img /tmp/sweep.cpio.gz; exit $st'
+linux_cmd=()
+[ "$linux_too" = 1 ] && linux_cmd=(--cmd "linux $linux")
+bash "$here/run.sh" --cmd-timeout 600 --cove "$cove" --out "$work/out" \
+	--extra "$here/../guests/memsweep-blockram.sh" --extra "$elf" \
+	--extra "$work/sweep-overlay.cpio.gz" \
+	--cmd "memsweep sh extra/memsweep-blockram.sh ./bin/cove extra/$(basename "$elf") --accel kvm" \
+	"${linux_cmd[@]}" || true
+
+fail=0
+ms=$work/out/cmd/memsweep.log
+if [ -f "$ms" ] && ! grep -q '^FAIL' "$ms" && [ "$(grep -c '^ok ' "$ms")" = 3 ]; then
+	sed 's/^/memsweep: /' "$ms"
+else
+	echo "FAIL memsweep on KVM:"
+	sed 's/^/    /' "$ms" 2>/dev/null || echo "    no log"
+	fail=1
+fi
+lx=$work/out/cmd/linux.log
+if [ "$linux_too" = 0 ]; then
+	:
+elif grep -qx COVE-SWEEP-OK "$lx" 2>/dev/null && grep -q '^NESTED-RESULT linux 0$' "$work/out/serial.txt" 2>/dev/null; then
+	echo "ok   linux: $(grep '^sweep-mib=' "$lx"), $(grep '^memtotal-kib=' "$lx"), powered off, status 0"
+	grep '^block-ram:' "$lx" | sed 's/^/     /'
+else
+	echo "FAIL linux sweep on KVM (1G, --memory-resident 128M):"
+	grep -v '^\[' "$lx" 2>/dev/null | tail -n 30 | sed 's/^/    /' || echo "    no log"
+	fail=1
+fi
+exit $fail
