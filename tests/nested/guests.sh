@@ -15,7 +15,9 @@ shift
 work=$(mktemp -d "${TMPDIR:-/tmp}/cove-nested-guests.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-args=(--cmd-timeout 240 --cove "$cove" --out "$work/out" --extra "$here/../cli/bad-input.sh")
+# Each guest takes 1-3 s here; a short command limit makes a wedged outer VM (silent past it
+# plus 120 s, run.sh) cost 4 minutes instead of 6 before the retry.
+args=(--cmd-timeout 120 --cove "$cove" --out "$work/out" --extra "$here/../cli/bad-input.sh")
 for g in "$@"; do
 	n=$(basename "$g" .elf)
 	args+=(--extra "$g" --cmd "$n ./bin/cove run --kernel extra/$n.elf --cmdline tcg=1 --memory 128M --console /tmp/$n.serial </dev/null; st=\$?; echo \"GUEST-STATUS \$st\"; echo \"GUEST-SHA256 \$(sha256sum </tmp/$n.serial | cut -d' ' -f1)\"; cat /tmp/$n.serial")

@@ -408,6 +408,10 @@ for try in $(seq 1 "$BOOT_TRIES"); do
 		wait "$qemu_pid" 2>/dev/null || true
 		say "outer VM stopped: ${wedged:-console silent for ${SILENCE_MAX} s after init} (try $try of $BOOT_TRIES)"
 		cp "$SERIAL" "$OUT/serial-try$try.log"
+		# which command it was in, and the outer kernel's last words: where wedges happen
+		last=$(tr -d '\r' <"$SERIAL" | sed -n 's/^NESTED-BEGIN //p' | tail -n 1)
+		say "  last command started: ${last:-none}; last console lines:"
+		tail -n 5 "$SERIAL" | tr -d '\r' | sed 's/^/nested:   | /' >&2
 		rc=124
 		continue
 	fi
