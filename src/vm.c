@@ -81,8 +81,12 @@ struct vm {
 	pthread_cond_t cond;
 	atomic_bool stopping;
 	struct vm_result result;
-	/* pause (under lock): vCPU threads started and not yet gone, and those parked */
-	bool paused;
+	/*
+	 * pause: written under lock, read without it on every exit (the vCPU
+	 * loop's fast path); thread counts under lock: started and not yet
+	 * gone, and parked.
+	 */
+	atomic_bool paused;
 	unsigned nthreads, nparked;
 };
 
@@ -109,7 +113,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status, cons
 void vm_pause(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
-	vm->paused = true;
+	atomic_store(&vm->paused, true);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (vm->cpus[i].v)
 			vm->ops->vcpu_kick(vm->cpus[i].v);
@@ -121,19 +125,14 @@ void vm_pause(struct vm *vm)
 void vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
-	vm->paused = false;
+	atomic_store(&vm->paused, false);
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 }
 
 bool vm_is_paused(struct vm *vm)
 {
-	bool p;
-
-	pthread_mutex_lock(&vm->lock);
-	p = vm->paused;
-	pthread_mutex_unlock(&vm->lock);
-	return p;
+	return atomic_load(&vm->paused);
 }
 
 /*
@@ -142,11 +141,17 @@ bool vm_is_paused(struct vm *vm)
  */
 static void vm_vcpu_park(struct vm *vm, bool halted)
 {
+	/*
+	 * No lock on the common path: a pause that lands after this check
+	 * kicks the vCPU out of vcpu_run, and the next exit parks it.
+	 */
+	if (!halted && !atomic_load(&vm->paused))
+		return;
 	pthread_mutex_lock(&vm->lock);
-	if ((vm->paused || halted) && !atomic_load(&vm->stopping)) {
+	if ((atomic_load(&vm->paused) || halted) && !atomic_load(&vm->stopping)) {
 		vm->nparked++;
 		pthread_cond_broadcast(&vm->cond);
-		while ((vm->paused || halted) && !atomic_load(&vm->stopping))
+		while ((atomic_load(&vm->paused) || halted) && !atomic_load(&vm->stopping))
 			pthread_cond_wait(&vm->cond, &vm->lock);
 		vm->nparked--;
 	}
