@@ -60,6 +60,7 @@ struct vm {
 	struct accel *accel;
 	struct guest_mem *mem;
 	struct vm_block *blockram; /* --memory-file, else NULL */
+	bool block_copy_in;	   /* its mode (vm_block.h) */
 	struct bus *pio, *mmio;
 	struct vm_irq irq;
 	struct guest_clock clock;
@@ -264,17 +265,28 @@ static int vm_ram_fault(void *opaque, int cpu, uint64_t gpa)
 	return ret;
 }
 
-/*
- * KVM cannot report a guest page-table walk that reaches a block without a
- * slot: it injects a #PF the guest retries forever, without exiting. So
- * under KVM, vm_run kicks the vCPUs every VM_BLOCK_TICK_MS and each walks
- * its RIP and CR2 (vm_block_emulation_failed), which maps such blocks and
- * keeps the page-table blocks in use recent in the LRU order.
- */
-#define VM_BLOCK_TICK_MS 20
-static bool vm_block_ticks(const struct vm *vm)
+static void vm_block_failed(void *opaque, const char *why)
 {
-	return vm->blockram && vm->ops == &accel_kvm_ops;
+	vm_request_stop(opaque, VM_STOP_ERROR, 0, why);
+}
+
+/*
+ * Block RAM's mode (vm_block.h): copy-in on KVM, which needs it (a slot for
+ * every block of RAM, so address space for all of it), window on soft,
+ * whose MMU reports every touch and so lets RAM exceed RLIMIT_AS.
+ */
+static int vm_block_choose_mode(struct vm *vm, GError **err)
+{
+	char why[200];
+
+	vm->block_copy_in = vm->cfg->memory_file && vm->ops == &accel_kvm_ops;
+	if (!vm->block_copy_in || !vm_block_can_copy_in(vm->cfg->memory, why, sizeof(why)))
+		return 0;
+	g_set_error(err, COVE_ERROR, 0,
+		    "--memory-file on KVM: %s (KVM needs all of the guest RAM in cove's "
+		    "address space; --accel soft can keep RAM beyond it)",
+		    why);
+	return -ENOMEM;
 }
 
 /* ---- building the machine ---- */
@@ -291,6 +303,9 @@ static int vm_setup_block_ram(struct vm *vm, GError **err)
 		.block = c->memory_block ? c->memory_block : COVE_DEFAULT_BLOCK,
 		.resident = c->memory_resident ? c->memory_resident : c->memory,
 		.first_slot = GUEST_MEM_MAX_REGIONS,
+		.copy_in = vm->block_copy_in,
+		.failed = vm_block_failed,
+		.opaque = vm,
 	};
 
 	return vm_block_create(&p, &vm->blockram, err);
@@ -321,7 +336,7 @@ static int vm_setup_memory(struct vm *vm, GError **err)
 		const struct guest_mem_region *r = guest_mem_region(vm->mem, i);
 
 		if (!r->hva)
-			continue; /* block RAM: one slot per mapped block, on first touch */
+			continue; /* window-mode block RAM: a slot per mapped block, on first touch */
 		ret = vm->ops->set_memory_region(vm->accel, i, r->gpa, r->size, r->hva, 0);
 		if (ret) {
 			g_set_error(err, COVE_ERROR, 0, "%s: cannot add guest RAM at 0x%" G_GINT64_MODIFIER
@@ -524,11 +539,13 @@ int vm_create(const struct cove_config *cfg, const struct accel_ops *ops,
 		.opaque = vm,
 	};
 
+	ret = vm_block_choose_mode(vm, err);
+	if (ret)
+		goto out_fail;
 	params = (struct accel_vm_params){
 		.ncpus = vm->ncpus,
 		.io = &vm->io,
 		.deterministic = cfg->deterministic,
-		.ram_on_demand = cfg->memory_file != NULL,
 		.log = host->log,
 	};
 	ret = ops->vm_create(&params, &vm->accel);
@@ -652,15 +669,6 @@ static void *vm_vcpu_thread(void *arg)
 			vm_handle_pio(vm, vc->index, e);
 			break;
 		case ACCEL_EXIT_MMIO:
-			if (vm->blockram) {
-				int r = vm_block_mmio(vm->blockram, e->mmio.gpa, e->mmio.data,
-						      e->mmio.len, e->mmio.write);
-
-				if (r < 0)
-					vm_vcpu_failed(vm, vc, VM_STOP_ERROR, vm_block_strerror(r));
-				if (r)
-					break;
-			}
 			bus_access(vm->mmio, (int)vc->index, e->mmio.gpa, e->mmio.data, e->mmio.len,
 				   e->mmio.write);
 			break;
@@ -678,16 +686,9 @@ static void *vm_vcpu_thread(void *arg)
 			vm_vcpu_failed(vm, vc, VM_STOP_ERROR, "debug exit with no debugger attached");
 			break;
 		case ACCEL_EXIT_INTERNAL_ERROR:
-			/* KVM fetched code or walked page tables in a block without a slot */
-			if (vm->blockram && e->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
-			    vm_block_emulation_failed(vm->blockram, vc->v, e))
-				break;
 			vm_vcpu_failed(vm, vc, VM_STOP_ERROR, e->internal.why);
 			break;
 		case ACCEL_EXIT_INTR:
-			if (vm_block_ticks(vm))
-				vm_block_emulation_failed(vm->blockram, vc->v, NULL);
-			break;
 		case ACCEL_EXIT_NONE:
 			break;
 		}
@@ -730,26 +731,8 @@ void vm_run(struct vm *vm, struct vm_result *res)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&vm->lock);
-	while (!atomic_load(&vm->stopping)) {
-		if (!vm_block_ticks(vm)) {
-			pthread_cond_wait(&vm->cond, &vm->lock);
-			continue;
-		}
-		/* block RAM on KVM: a kick every VM_BLOCK_TICK_MS (see vm_block_ticks) */
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += VM_BLOCK_TICK_MS * 1000000l;
-		if (ts.tv_nsec >= 1000000000l) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000l;
-		}
-		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) == ETIMEDOUT &&
-		    !atomic_load(&vm->stopping))
-			for (unsigned i = 0; i < vm->ncpus; i++)
-				if (vm->cpus[i].v)
-					vm->ops->vcpu_kick(vm->cpus[i].v);
-	}
+	while (!atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (vm->cpus[i].started) {
@@ -759,6 +742,19 @@ void vm_run(struct vm *vm, struct vm_result *res)
 	}
 	if (vm->host.console)
 		chardev_set_event(vm->host.console, NULL, NULL);
+	if (vm->blockram) {
+		char why[200];
+
+		/* the guest's RAM goes back to its file now (copy-in) */
+		if (vm_block_sync(vm->blockram, why, sizeof(why))) {
+			pthread_mutex_lock(&vm->lock);
+			if (vm->result.reason != VM_STOP_ERROR) {
+				vm->result.reason = VM_STOP_ERROR;
+				snprintf(vm->result.why, sizeof(vm->result.why), "%s", why);
+			}
+			pthread_mutex_unlock(&vm->lock);
+		}
+	}
 	if (vm->cfg->stats && vm->ops->print_stats)
 		vm->ops->print_stats(vm->accel, stderr);
 	if (vm->cfg->stats && vm->blockram)

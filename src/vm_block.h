@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Block RAM between guest_mem and the accelerator (the VMM side of
- * --memory-file): each mapped block is its own accelerator memory slot, a
- * released block loses its slot before it is munmapped, and a guest touch of
- * a block without a slot comes here to be mapped:
- * - soft: accel_io_handler.ram_fault, from its MMU, frame builder and walks;
- * - KVM: an MMIO exit at a RAM address (completed from the block), or an
- *   emulation failure, when KVM could not fetch the instruction or walk the
- *   guest's page tables without a slot (vm_block_emulation_failed).
+ * --memory-file), in one of block_ram.h's modes:
+ * - KVM: copy-in. The RAM is one slot per region like anonymous RAM, its
+ *   pages come in on userfaultfd faults, and only failures come here.
+ *   Window mode cannot work there: KVM walks guest page tables itself, and
+ *   a walk into a block without a slot gets the guest a #PF, no exit.
+ * - soft: window. Each mapped block is its own accelerator memory slot, a
+ *   released block loses its slot before it is munmapped, and soft's MMU,
+ *   frame builder and walks report a touch of a block without a slot
+ *   through accel_io_handler.ram_fault (vm_block_fault).
  * Only vm.c includes this.
  */
 #ifndef COVE_VM_BLOCK_H
@@ -29,8 +31,15 @@ struct vm_block_params {
 	struct accel *accel;
 	const char *path;
 	uint64_t size, block, resident;
-	unsigned first_slot; /* accelerator slots first_slot.. are the blocks' */
+	unsigned first_slot; /* window mode: accelerator slots first_slot.. are the blocks' */
+	bool copy_in;	     /* block_ram's copy-in mode (vm_block_can_copy_in) */
+	/* copy-in could not read or write the file: stop the guest (any thread) */
+	void (*failed)(void *opaque, const char *why);
+	void *opaque;
 };
+
+/* 0 when copy-in mode can hold `size` bytes of RAM here, else -errno and a reason in why. */
+int vm_block_can_copy_in(uint64_t size, char *why, size_t whylen);
 
 /* Opens the file for mem; RAM regions added to mem afterwards live in it. */
 int vm_block_create(const struct vm_block_params *p, struct vm_block **out, GError **err);
@@ -38,16 +47,8 @@ void vm_block_destroy(struct vm_block *b);
 
 /* Maps gpa's block (and so its slot). 0, -ENOENT if gpa is not block RAM, or -errno. */
 int vm_block_fault(struct vm_block *b, uint64_t gpa);
-/* An MMIO exit: 1 when gpa was block RAM and the access is done, 0 if not, or -errno. */
-int vm_block_mmio(struct vm_block *b, uint64_t gpa, void *data, unsigned len, bool write);
-/*
- * KVM could not emulate (e, or NULL for a tick): walks the guest's page
- * tables for rip (and its next page), cr2, the stack, the GS and FS bases,
- * mapping the blocks on the way and marking the ones with page tables to be
- * released last, and maps the block of the failed access where e names
- * it. 1 when it mapped something (run again), 0 if not.
- */
-int vm_block_emulation_failed(struct vm_block *b, struct accel_vcpu *v, const struct accel_exit *e);
+/* Copy-in: writes the RAM back to the file. 0, or -errno with a reason in why. */
+int vm_block_sync(struct vm_block *b, char *why, size_t whylen);
 /* A one-line reason for a -errno of the functions above. */
 const char *vm_block_strerror(int err);
 void vm_block_print_stats(struct vm_block *b, FILE *out);

@@ -3,7 +3,14 @@
  * The block table of block_ram.h. Mapped blocks sit on one LRU list (head:
  * most recently used); a release takes the unpinned block nearest the tail.
  * A block's slot number comes from a free stack, so the accelerator can keep
- * one memory slot per mapped block.
+ * one memory slot per mapped block (window mode).
+ *
+ * Copy-in mode keeps the same table over one block_uffd range: "mapped"
+ * means the block's pages are filled from the file, "release" writes a dirty
+ * block back and drops its pages. A block is filled write-protected, so its
+ * first write is a fault that marks it dirty; a block released while a
+ * thread writes it is write-protected before it is written back, so no store
+ * can land between the write-back and the drop.
  */
 #include "block_ram.h"
 
@@ -17,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "block_uffd.h"
+
 #define NONE UINT32_MAX
 
 struct block {
@@ -24,7 +33,6 @@ struct block {
 	uint64_t stamp;
 	uint32_t pins;
 	uint32_t slot;
-	bool table;	     /* holds a guest page table: released last */
 	uint32_t prev, next; /* LRU list links while mapped */
 };
 
@@ -40,7 +48,24 @@ struct block_ram {
 	struct block_ram_hooks hooks;
 	struct block_ram_stats st;
 	pthread_mutex_t lock;
+	/* copy-in mode (uffd != NULL) */
+	struct block_uffd *uffd;
+	uint8_t *base;		/* the range: file offset off lives at base + off */
+	uint8_t *bounce;	/* a chunk on its way in */
+	uint32_t chunk_words;	/* bitmap words per block */
+	uint64_t *filled, *dirty; /* chunk bitmaps, chunk_words per slot */
+	bool failed;		/* the file failed us once: faults get zero pages now */
 };
+
+/*
+ * Copy-in reads and writes back the file in chunks: a block counts against
+ * the cap whole, but only the chunks touched come in, and only the chunks
+ * written go back (a guest that scatters 4K pages over many blocks, as an
+ * OS does, would otherwise move a whole block per page). 64K is what the
+ * kernel's fault-around maps of a file at once.
+ */
+#define CHUNK	   (64ull << 10)
+#define CHUNK_SHIFT 16
 
 static bool pow2(uint64_t x)
 {
@@ -87,6 +112,13 @@ static int open_file(const struct block_ram_params *p, char *why, size_t whylen)
 		return -EINVAL;
 	}
 	return fd;
+}
+
+static void on_fault(void *opaque, uint64_t off, bool write);
+
+int block_ram_probe_copy_in(uint64_t size, char *why, size_t whylen)
+{
+	return block_uffd_probe(size, why, whylen);
 }
 
 int block_ram_open(const struct block_ram_params *p, struct block_ram **out, char *why,
@@ -151,6 +183,26 @@ int block_ram_open(const struct block_ram_params *p, struct block_ram **out, cha
 	b->nfree = (uint32_t)maxm;
 	b->st.max_mapped = (unsigned)maxm;
 	pthread_mutex_init(&b->lock, NULL);
+	if (p->copy_in) {
+		int ret;
+
+		b->chunk_words = (uint32_t)((p->block / CHUNK + 63) / 64);
+		b->bounce = malloc(CHUNK);
+		b->filled = calloc(maxm * b->chunk_words, sizeof(uint64_t));
+		b->dirty = calloc(maxm * b->chunk_words, sizeof(uint64_t));
+		if (!b->bounce || !b->filled || !b->dirty) {
+			snprintf(why, whylen, "out of memory for the block table");
+			ret = -ENOMEM;
+		} else {
+			ret = block_uffd_open(p->size, on_fault, b, &b->uffd, why, whylen);
+		}
+		if (ret) {
+			b->uffd = NULL;
+			block_ram_close(b);
+			return ret;
+		}
+		b->base = block_uffd_base(b->uffd);
+	}
 	*out = b;
 	return 0;
 }
@@ -159,9 +211,17 @@ void block_ram_close(struct block_ram *b)
 {
 	if (!b)
 		return;
-	for (uint32_t i = 0; i < b->nblocks; i++)
-		if (b->blk[i].hva)
-			munmap(b->blk[i].hva, b->block);
+	if (b->uffd) {
+		block_ram_sync(b); /* a failure was told through the hook */
+		block_uffd_close(b->uffd);
+	} else {
+		for (uint32_t i = 0; i < b->nblocks; i++)
+			if (b->blk[i].hva)
+				munmap(b->blk[i].hva, b->block);
+	}
+	free(b->bounce);
+	free(b->filled);
+	free(b->dirty);
 	close(b->fd);
 	pthread_mutex_destroy(&b->lock);
 	free(b->free_slots);
@@ -189,6 +249,158 @@ uint64_t block_ram_size(const struct block_ram *b)
 unsigned block_ram_max_mapped(const struct block_ram *b)
 {
 	return b->max_mapped;
+}
+
+/* ---- copy-in mode: the file <-> the range ---- */
+
+/* Whole-buffer pread/pwrite: 0, or -errno (-EIO for a file that got shorter). */
+static int file_io(int fd, uint8_t *buf, uint64_t len, uint64_t off, bool write)
+{
+	while (len) {
+		ssize_t n = write ? pwrite(fd, buf, len, (off_t)off) : pread(fd, buf, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -EIO;
+		buf += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+static uint64_t *chunk_map(const struct block_ram *b, uint64_t *map, uint32_t i)
+{
+	return map + (uint64_t)b->blk[i].slot * b->chunk_words;
+}
+
+static bool chunk_test(const uint64_t *m, uint32_t c)
+{
+	return m[c / 64] >> (c % 64) & 1;
+}
+
+static uint32_t chunks_per_block(const struct block_ram *b)
+{
+	return (uint32_t)(b->block >> CHUNK_SHIFT);
+}
+
+/* Chunk c of block i (mapped) from the file, write-protected, and wakes its waiters. */
+static int fill_chunk(struct block_ram *b, uint32_t i, uint32_t c)
+{
+	uint64_t off = ((uint64_t)i << b->shift) + ((uint64_t)c << CHUNK_SHIFT);
+	bool wp = block_uffd_can_protect(b->uffd);
+	int ret;
+
+	ret = file_io(b->fd, b->bounce, CHUNK, off, false);
+	if (!ret)
+		ret = block_uffd_copy(b->uffd, off, b->bounce, CHUNK, wp);
+	if (ret)
+		return ret;
+	chunk_map(b, b->filled, i)[c / 64] |= 1ull << (c % 64);
+	if (!wp) /* without write protection every chunk in may be written */
+		chunk_map(b, b->dirty, i)[c / 64] |= 1ull << (c % 64);
+	b->st.filled_bytes += CHUNK;
+	return block_uffd_wake(b->uffd, off, CHUNK);
+}
+
+/* A write to chunk c of block i (filled) is coming: dirty from now on. */
+static void make_dirty(struct block_ram *b, uint32_t i, uint32_t c)
+{
+	uint64_t *d = chunk_map(b, b->dirty, i);
+
+	if (chunk_test(d, c))
+		return;
+	d[c / 64] |= 1ull << (c % 64);
+	/* clearing wakes the writers that faulted on the protection */
+	block_uffd_protect(b->uffd, ((uint64_t)i << b->shift) + ((uint64_t)c << CHUNK_SHIFT),
+			   CHUNK, false);
+}
+
+/*
+ * Block i's chunks [c, c+n) filled, and dirty for a write, so that this
+ * thread (holding the lock the fault thread needs) never faults on them.
+ */
+static int prepare_chunks(struct block_ram *b, uint32_t i, uint32_t c, uint32_t n, bool write)
+{
+	for (; n; c++, n--) {
+		if (!chunk_test(chunk_map(b, b->filled, i), c)) {
+			int ret = fill_chunk(b, i, c);
+
+			if (ret)
+				return ret;
+		}
+		if (write)
+			make_dirty(b, i, c);
+	}
+	return 0;
+}
+
+/* Writes block i's dirty chunks back; they are write-protected (clean) afterwards. */
+static int write_back(struct block_ram *b, uint32_t i)
+{
+	uint64_t *d = chunk_map(b, b->dirty, i);
+	bool wp = block_uffd_can_protect(b->uffd);
+	uint32_t n = chunks_per_block(b);
+
+	for (uint32_t c = 0; c < n;) {
+		uint64_t off, len;
+		uint32_t e;
+		int ret;
+
+		if (!chunk_test(d, c)) {
+			c++;
+			continue;
+		}
+		for (e = c + 1; e < n && chunk_test(d, e); e++)
+			;
+		off = ((uint64_t)i << b->shift) + ((uint64_t)c << CHUNK_SHIFT);
+		len = (uint64_t)(e - c) << CHUNK_SHIFT;
+		/* protected first: a store now waits until the drop, and faults in again */
+		if (wp && (ret = block_uffd_protect(b->uffd, off, len, true)))
+			return ret;
+		ret = file_io(b->fd, b->base + off, len, off, true);
+		if (ret) {
+			if (wp)
+				block_uffd_protect(b->uffd, off, len, false);
+			return ret;
+		}
+		b->st.written_bytes += len;
+		for (; wp && c < e; c++)
+			d[c / 64] &= ~(1ull << (c % 64));
+		c = e;
+	}
+	return 0;
+}
+
+/* Drops block i's pages once written back; its waiters fault again as missing. */
+static int drop_block(struct block_ram *b, uint32_t i)
+{
+	uint64_t off = (uint64_t)i << b->shift;
+	int ret = write_back(b, i);
+
+	if (ret)
+		return ret;
+	ret = block_uffd_zap(b->uffd, off, b->block);
+	block_uffd_wake(b->uffd, off, b->block);
+	memset(chunk_map(b, b->filled, i), 0, b->chunk_words * sizeof(uint64_t));
+	memset(chunk_map(b, b->dirty, i), 0, b->chunk_words * sizeof(uint64_t));
+	return ret;
+}
+
+static void fail(struct block_ram *b, int err, const char *what, uint64_t off)
+{
+	char why[160];
+
+	if (b->failed)
+		return;
+	b->failed = true;
+	snprintf(why, sizeof(why), "block RAM: cannot %s --memory-file at offset %llu: %s", what,
+		 (unsigned long long)off, strerror(-err));
+	if (b->hooks.failed)
+		b->hooks.failed(b->hooks.opaque, why);
 }
 
 /* ---- the LRU list (lock held) ---- */
@@ -230,22 +442,29 @@ static void mark_used(struct block_ram *b, uint32_t i)
 	}
 }
 
-static void release(struct block_ram *b, uint32_t i)
+static int release(struct block_ram *b, uint32_t i)
 {
 	struct block *x = &b->blk[i];
 
-	if (b->hooks.releasing)
-		b->hooks.releasing(b->hooks.opaque, x->slot, (uint64_t)i << b->shift, b->block,
-				   x->hva);
+	if (b->uffd) {
+		int ret = drop_block(b, i);
+
+		if (ret)
+			return ret;
+	} else {
+		if (b->hooks.releasing)
+			b->hooks.releasing(b->hooks.opaque, x->slot, (uint64_t)i << b->shift,
+					   b->block, x->hva);
+		munmap(x->hva, b->block);
+	}
 	lru_unlink(b, i);
-	munmap(x->hva, b->block);
 	x->hva = NULL;
-	x->table = false;
 	b->free_slots[b->nfree++] = x->slot;
 	x->slot = NONE;
 	b->st.mapped--;
 	b->st.releases++;
 	b->st.released_bytes += b->block;
+	return 0;
 }
 
 /* Maps block i (unmapped), releasing the LRU unpinned block when at the cap. */
@@ -258,21 +477,27 @@ static int map_block(struct block_ram *b, uint32_t i)
 	if (!b->nfree) {
 		uint32_t v = b->tail;
 
-		while (v != NONE && (b->blk[v].pins || b->blk[v].table))
+		while (v != NONE && b->blk[v].pins)
 			v = b->blk[v].prev;
-		for (v = v == NONE ? b->tail : v; v != NONE && b->blk[v].pins;)
-			v = b->blk[v].prev; /* only page tables left: take the LRU one */
 		if (v == NONE)
 			return -EBUSY;
-		release(b, v);
+		ret = release(b, v);
+		if (ret) {
+			fail(b, ret, "write back a block to", (uint64_t)v << b->shift);
+			return ret;
+		}
 	}
-	hva = mmap(NULL, b->block, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd,
-		   (off_t)((uint64_t)i << b->shift));
-	if (hva == MAP_FAILED)
-		return -ENOMEM;
+	if (b->uffd) {
+		hva = b->base + ((uint64_t)i << b->shift); /* its chunks come in as touched */
+	} else {
+		hva = mmap(NULL, b->block, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd,
+			   (off_t)((uint64_t)i << b->shift));
+		if (hva == MAP_FAILED)
+			return -ENOMEM;
+	}
 	x->hva = hva;
 	x->slot = b->free_slots[--b->nfree];
-	if (b->hooks.mapped) {
+	if (b->hooks.mapped && !b->uffd) {
 		ret = b->hooks.mapped(b->hooks.opaque, x->slot, (uint64_t)i << b->shift, b->block,
 				      hva);
 		if (ret) {
@@ -306,6 +531,66 @@ static int get_block(struct block_ram *b, uint32_t i, bool count_fault)
 }
 
 /* ---- the API ---- */
+
+/*
+ * Copy-in: the fault thread (block_uffd.h). A missing page of an unmapped
+ * block maps it (a fault, as in window mode); a write to a protected page
+ * makes its block dirty; anything else was resolved meanwhile and is woken.
+ */
+static void on_fault(void *opaque, uint64_t off, bool write)
+{
+	struct block_ram *b = opaque;
+	uint32_t i = (uint32_t)(off >> b->shift);
+	uint32_t c = (uint32_t)((off & (b->block - 1)) >> CHUNK_SHIFT);
+	int ret = 0;
+
+	pthread_mutex_lock(&b->lock);
+	if (!b->failed) {
+		ret = get_block(b, i, true);
+		if (!ret && !chunk_test(chunk_map(b, b->filled, i), c))
+			ret = fill_chunk(b, i, c); /* a write faults once more, on the protection */
+		else if (!ret && write)
+			make_dirty(b, i, c);
+		if (ret)
+			fail(b, ret, b->blk[i].hva ? "read" : "map a block of", off);
+	}
+	if (b->failed && (!b->blk[i].hva || !chunk_test(chunk_map(b, b->filled, i), c))) {
+		/*
+		 * The file failed us and fail() told the owner, who stops
+		 * the VM: a zero page lets the thread run on to see that.
+		 * Its chunk is not filled, so it is never written back.
+		 */
+		block_uffd_zeropage(b->uffd, off, 4096);
+	}
+	/* resolved meanwhile (or just now): a wake is harmless if nobody waits */
+	block_uffd_wake(b->uffd, off, 4096);
+	pthread_mutex_unlock(&b->lock);
+}
+
+int block_ram_sync(struct block_ram *b)
+{
+	int ret = 0;
+
+	if (!b->uffd)
+		return 0;
+	pthread_mutex_lock(&b->lock);
+	for (uint32_t i = 0; i < b->nblocks; i++) {
+		int r = b->blk[i].hva ? write_back(b, i) : 0;
+
+		if (r && !ret) {
+			fail(b, r, "write back a block to", (uint64_t)i << b->shift);
+			ret = r;
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	return ret;
+}
+
+void *block_ram_base(const struct block_ram *b)
+{
+	return b->base;
+}
+
 
 void *block_ram_pin(struct block_ram *b, uint64_t off, int *err)
 {
@@ -355,16 +640,6 @@ int block_ram_touch(struct block_ram *b, uint64_t off)
 	return ret;
 }
 
-void block_ram_mark_table(struct block_ram *b, uint64_t off)
-{
-	if (off >= b->size)
-		return;
-	pthread_mutex_lock(&b->lock);
-	if (b->blk[off >> b->shift].hva)
-		b->blk[off >> b->shift].table = true;
-	pthread_mutex_unlock(&b->lock);
-}
-
 bool block_ram_is_mapped(struct block_ram *b, uint64_t off)
 {
 	bool m;
@@ -405,6 +680,14 @@ static int copy(struct block_ram *b, uint64_t off, uint8_t *buf, uint64_t len, b
 		ret = get_block(b, i, false);
 		if (ret)
 			break;
+		if (b->uffd) {
+			uint32_t c0 = (uint32_t)(in >> CHUNK_SHIFT);
+
+			ret = prepare_chunks(b, i, c0,
+					     (uint32_t)(((in + n - 1) >> CHUNK_SHIFT) - c0 + 1), write);
+			if (ret)
+				break;
+		}
 		if (write)
 			memcpy(b->blk[i].hva + in, buf, n);
 		else

@@ -34,9 +34,9 @@ void guest_mem_destroy(struct guest_mem *m)
 	if (!m)
 		return;
 	for (unsigned i = 0; i < m->nregions; i++)
-		if (m->regions[i].hva)
+		if (m->regions[i].hva && !m->br)
 			munmap(m->regions[i].hva, m->regions[i].size);
-	block_ram_close(m->br);
+	block_ram_close(m->br); /* copy-in: the regions' memory was its range */
 	free(m);
 }
 
@@ -60,9 +60,14 @@ int guest_mem_add_ram(struct guest_mem *m, uint64_t gpa, uint64_t size)
 		if (size % block_ram_block_size(m->br) ||
 		    size > block_ram_size(m->br) - m->file_next)
 			return -EINVAL;
-		m->regions[m->nregions++] = (struct guest_mem_region){ .gpa = gpa,
-								       .size = size,
-								       .file_off = m->file_next };
+		uint8_t *base = block_ram_base(m->br); /* copy-in: plain RAM to everyone */
+
+		m->regions[m->nregions++] = (struct guest_mem_region){
+			.gpa = gpa,
+			.size = size,
+			.hva = base ? base + m->file_next : NULL,
+			.file_off = m->file_next,
+		};
 		m->file_next += size;
 		return 0;
 	}
@@ -122,10 +127,19 @@ static void block_releasing(void *opaque, unsigned slot, uint64_t off, uint64_t 
 		m->bhooks.releasing(m->bhooks.opaque, slot, off_to_gpa(m, off), len, hva);
 }
 
+static void block_failed(void *opaque, const char *why)
+{
+	struct guest_mem *m = opaque;
+
+	if (m->bhooks.failed)
+		m->bhooks.failed(m->bhooks.opaque, why);
+}
+
 void guest_mem_set_block_hooks(struct guest_mem *m, const struct guest_mem_block_hooks *h)
 {
 	struct block_ram_hooks bh = { .mapped = block_mapped,
 				      .releasing = block_releasing,
+				      .failed = block_failed,
 				      .opaque = m };
 
 	if (!m->br)
@@ -185,14 +199,6 @@ int guest_mem_touch(struct guest_mem *m, uint64_t gpa)
 	if (!r || r->hva)
 		return -ENOENT;
 	return block_ram_touch(m->br, r->file_off + (gpa - r->gpa));
-}
-
-void guest_mem_mark_table(struct guest_mem *m, uint64_t gpa)
-{
-	const struct guest_mem_region *r = find_region(m, gpa);
-
-	if (r && !r->hva)
-		block_ram_mark_table(m->br, r->file_off + (gpa - r->gpa));
 }
 
 bool guest_mem_is_ram(const struct guest_mem *m, uint64_t gpa, uint64_t len)

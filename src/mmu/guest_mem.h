@@ -17,7 +17,12 @@
 struct guest_mem_region {
 	uint64_t gpa;
 	uint64_t size;
-	uint8_t *hva;	   /* NULL: block RAM (guest_mem_use_file), mapped per block */
+	/*
+	 * NULL: window-mode block RAM (guest_mem_use_file), mapped per block.
+	 * Copy-in block RAM has an hva like anonymous RAM: its pages come
+	 * and go under everyone's feet (block_ram.h).
+	 */
+	uint8_t *hva;
 	uint64_t file_off; /* block RAM: where the region starts in the file */
 };
 
@@ -33,6 +38,7 @@ struct block_ram_params;
 struct guest_mem_block_hooks {
 	int (*mapped)(void *opaque, unsigned slot, uint64_t gpa, uint64_t len, void *hva);
 	void (*releasing)(void *opaque, unsigned slot, uint64_t gpa, uint64_t len, void *hva);
+	void (*failed)(void *opaque, const char *why); /* block_ram_hooks.failed */
 	void *opaque;
 };
 
@@ -58,15 +64,13 @@ int guest_mem_use_file(struct guest_mem *m, const struct block_ram_params *p, ch
 /* The block table, or NULL for anonymous RAM. */
 struct block_ram *guest_mem_block_ram(struct guest_mem *m);
 void guest_mem_set_block_hooks(struct guest_mem *m, const struct guest_mem_block_hooks *h);
-/* True when gpa is block RAM. */
+/* True when gpa is window-mode block RAM (with no host address of its own). */
 bool guest_mem_is_block_ram(const struct guest_mem *m, uint64_t gpa);
 /*
  * A guest touched gpa: maps its block (the mapped hook runs) if it is block
  * RAM. 0, -ENOENT for a gpa that is not block RAM, or block_ram's -errno.
  */
 int guest_mem_touch(struct guest_mem *m, uint64_t gpa);
-/* Block RAM: gpa's block holds a guest page table (block_ram_mark_table). */
-void guest_mem_mark_table(struct guest_mem *m, uint64_t gpa);
 
 unsigned guest_mem_nregions(const struct guest_mem *m);
 const struct guest_mem_region *guest_mem_region(const struct guest_mem *m, unsigned i);

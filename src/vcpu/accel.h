@@ -60,9 +60,6 @@ struct accel_exit {
 		struct {
 			uint32_t suberror; /* KVM_INTERNAL_ERROR_* or 0 */
 			char why[120];	   /* one line, for the user */
-			/* the guest-physical access that failed, where the accelerator knows it */
-			bool has_gpa;
-			uint64_t gpa;
 		} internal;
 	};
 };
@@ -99,13 +96,6 @@ struct accel_vm_params {
 	unsigned ncpus;
 	const struct accel_io_handler *io; /* may be NULL: always exit */
 	bool deterministic;		   /* soft: time from retired instructions */
-	/*
-	 * RAM slots appear on demand (block RAM): KVM then reports every
-	 * emulation failure as ACCEL_EXIT_INTERNAL_ERROR (suberror
-	 * KVM_INTERNAL_ERROR_EMULATION), at any CPL and with no #UD queued, so
-	 * the VMM can map what was missing and run the guest on.
-	 */
-	bool ram_on_demand;
 	/* where per-accelerator diagnostics go (--debug); NULL for none */
 	FILE *log;
 };

@@ -197,20 +197,6 @@ static int kvm_vm_create(const struct accel_vm_params *p, struct accel **out)
 	ret = kvm_set_pc_routing(a);
 	if (ret)
 		goto out_vm;
-	if (p->ram_on_demand) {
-		/* api.rst KVM_CAP_EXIT_ON_EMULATION_FAILURE: else CPL3 failures become #UD */
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE,
-					      .args = { 1 } };
-
-		if (ioctl(a->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) <= 0 ||
-		    ioctl(a->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
-			ret = -ENOTSUP;
-			if (p->log)
-				fprintf(p->log, "kvm: no KVM_CAP_EXIT_ON_EMULATION_FAILURE, which "
-						"--memory-file needs\n");
-			goto out_vm;
-		}
-	}
 	pthread_once(&kvm_signal_once, kvm_install_signal);
 	*out = a;
 	return 0;
@@ -300,28 +286,6 @@ static void set_internal(struct accel_exit *e, uint32_t sub, const char *fmt, un
 	snprintf(e->internal.why, sizeof(e->internal.why), fmt, x);
 }
 
-/*
- * An emulation failure after a nested page fault: after the flags (and the
- * instruction bytes) KVM appends its exit info -- reason, info1, info2, ...
- * (x86.c prepare_emulation_failure_exit; api.rst leaves the format open).
- * On SVM an NPF's info2 is the faulting guest-physical address.
- */
-#define KVM_SVM_EXIT_NPF 0x400
-static void kvm_emulation_gpa(const struct kvm_run *run, struct accel_exit *e)
-{
-	unsigned at = 1;
-
-	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
-		return;
-	if (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)
-		at += 2;
-	if (run->internal.ndata < at + 3 || run->internal.ndata > 16 ||
-	    run->internal.data[at] != KVM_SVM_EXIT_NPF)
-		return;
-	e->internal.has_gpa = true;
-	e->internal.gpa = run->internal.data[at + 2];
-}
-
 /* Translates kvm_run into an accel_exit. */
 static void kvm_fill_exit(struct accel_vcpu *v)
 {
@@ -366,7 +330,6 @@ static void kvm_fill_exit(struct accel_vcpu *v)
 	case KVM_EXIT_INTERNAL_ERROR:
 		set_internal(e, run->internal.suberror, "KVM internal error, suberror %llu",
 			     run->internal.suberror);
-		kvm_emulation_gpa(run, e);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		set_internal(e, 0, "VM entry failed, hardware reason 0x%llx",

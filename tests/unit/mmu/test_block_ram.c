@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -206,27 +207,6 @@ START_TEST(test_block_ram_never_releases_pinned_block)
 }
 END_TEST
 
-START_TEST(test_block_ram_releases_page_table_blocks_last)
-{
-	struct block_ram *b = open_br(8, 2, NULL);
-
-	ck_assert_int_eq(block_ram_touch(b, 0), 0);
-	block_ram_mark_table(b, 0);
-	ck_assert_int_eq(block_ram_touch(b, 1 * BS), 0);
-	ck_assert_int_eq(block_ram_touch(b, 2 * BS), 0);
-	ck_assert(block_ram_is_mapped(b, 0)); /* LRU, but a page table: 1 went instead */
-	ck_assert(!block_ram_is_mapped(b, 1 * BS));
-	block_ram_mark_table(b, 2 * BS);
-	ck_assert_int_eq(block_ram_touch(b, 3 * BS), 0);
-	ck_assert(!block_ram_is_mapped(b, 0)); /* only tables left: the LRU one goes */
-	ck_assert(block_ram_is_mapped(b, 2 * BS));
-	ck_assert_int_eq(block_ram_touch(b, 0), 0); /* mapped again: no longer marked */
-	ck_assert_int_eq(block_ram_touch(b, 4 * BS), 0);
-	ck_assert(block_ram_is_mapped(b, 2 * BS) && !block_ram_is_mapped(b, 3 * BS));
-	block_ram_close(b);
-}
-END_TEST
-
 struct worker {
 	struct block_ram *b;
 	unsigned first, nblocks, id;
@@ -369,6 +349,250 @@ START_TEST(test_block_ram_rejects_file_of_wrong_size)
 }
 END_TEST
 
+
+/* ---- copy-in mode: one userfaultfd range, filled from the file ---- */
+
+static struct block_ram *open_copy_in(uint64_t nblocks, uint64_t cap_blocks)
+{
+	struct block_ram_params p = { .path = path,
+				      .size = nblocks * BS,
+				      .block = BS,
+				      .resident = cap_blocks * BS,
+				      .copy_in = true };
+	struct block_ram *b;
+	char why[200] = "";
+
+	ck_assert_msg(block_ram_open(&p, &b, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_ptr_nonnull(block_ram_base(b));
+	return b;
+}
+
+/* The file, written before block_ram opens it: each 8 bytes hold their own offset ^ salt. */
+static void prefill(uint64_t size, uint64_t salt)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	uint64_t buf[512];
+
+	ck_assert_int_ge(fd, 0);
+	for (uint64_t o = 0; o < size; o += sizeof(buf)) {
+		for (unsigned k = 0; k < 512; k++)
+			buf[k] = (o + k * 8) ^ salt;
+		ck_assert_int_eq(pwrite(fd, buf, sizeof(buf), (off_t)o), (ssize_t)sizeof(buf));
+	}
+	close(fd);
+}
+
+static uint64_t file_word(uint64_t off);
+
+START_TEST(test_block_ram_copy_in_moves_only_touched_chunks)
+{
+	/* 256K blocks: four 64K chunks each */
+	struct block_ram_params p = { .path = path,
+				      .size = 8 * 4 * BS,
+				      .block = 4 * BS,
+				      .resident = 4 * BS,
+				      .copy_in = true };
+	struct block_ram *b;
+	struct block_ram_stats st;
+	volatile uint64_t *ram;
+	char why[200] = "";
+
+	prefill(8 * 4 * BS, 0x99);
+	ck_assert_msg(block_ram_open(&p, &b, why, sizeof(why)) == 0, "%s", why);
+	ram = block_ram_base(b);
+	ram[(4 * BS + 2 * BS + 8) / 8] = 0xc0ffee; /* block 1, chunk 2 */
+	ck_assert_uint_eq(ram[(4 * BS + 3 * BS) / 8], (4 * BS + 3 * BS) ^ 0x99); /* chunk 3 */
+	(void)ram[(8 * BS) / 8]; /* block 2: releases block 1 */
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_eq(st.releases, 1);
+	ck_assert_uint_eq(st.filled_bytes, 3 * BS); /* three chunks, not three blocks */
+	ck_assert_uint_eq(st.written_bytes, BS);    /* the one written chunk */
+	ck_assert_uint_eq(file_word(4 * BS + 2 * BS + 8), 0xc0ffee);
+	ck_assert_uint_eq(file_word(4 * BS + 2 * BS), (4 * BS + 2 * BS) ^ 0x99);
+	block_ram_close(b);
+}
+END_TEST
+
+static uint64_t file_word(uint64_t off)
+{
+	int fd = open(path, O_RDONLY);
+	uint64_t v = 0;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &v, 8, (off_t)off), 8);
+	close(fd);
+	return v;
+}
+
+/* Pages of [p, p+len) resident in this process (mincore). */
+static unsigned resident_pages(void *p, uint64_t len)
+{
+	unsigned char vec[4096];
+	unsigned n = 0;
+
+	ck_assert_uint_le(len / 4096, sizeof(vec));
+	ck_assert_int_eq(mincore(p, len, vec), 0);
+	for (uint64_t k = 0; k < len / 4096; k++)
+		n += vec[k] & 1;
+	return n;
+}
+
+START_TEST(test_block_ram_copy_in_reads_file_on_touch)
+{
+	struct block_ram *b;
+	struct block_ram_stats st;
+	volatile uint64_t *ram;
+
+	prefill(8 * BS, 0x5a5a);
+	b = open_copy_in(8, 8);
+	ram = block_ram_base(b);
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_eq(st.maps, 0);
+	/* a plain load by this thread: the fault thread fills the block first */
+	ck_assert_uint_eq(ram[(3 * BS + 512) / 8], (3 * BS + 512) ^ 0x5a5a);
+	ck_assert_uint_eq(ram[(3 * BS + BS - 8) / 8], (3 * BS + BS - 8) ^ 0x5a5a);
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_eq(st.faults, 1);
+	ck_assert_uint_eq(st.maps, 1);
+	ck_assert(block_ram_is_mapped(b, 3 * BS));
+	ck_assert(!block_ram_is_mapped(b, 2 * BS));
+	block_ram_close(b);
+}
+END_TEST
+
+START_TEST(test_block_ram_copy_in_never_exceeds_cap)
+{
+	struct block_ram *b;
+	struct block_ram_stats st;
+	volatile uint64_t *ram;
+	uint64_t sum = 0;
+
+	prefill(32 * BS, 0);
+	b = open_copy_in(32, 4);
+	ram = block_ram_base(b);
+	for (unsigned pass = 0; pass < 2; pass++)
+		for (uint64_t blk = 0; blk < 32; blk++) {
+			for (uint64_t o = 0; o < BS; o += 4096)
+				sum += ram[(blk * BS + o) / 8];
+			/* what the kernel has resident, not only what the table says */
+			ck_assert_uint_le(resident_pages((void *)ram, 32 * BS), 4 * BS / 4096);
+		}
+	ck_assert_uint_ne(sum, 0);
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_eq(st.maps, 64);
+	ck_assert_uint_eq(st.releases, 60);
+	ck_assert_uint_le(st.mapped, 4);
+	ck_assert_uint_eq(st.written_bytes, 0); /* read only: nothing went back */
+	block_ram_close(b);
+}
+END_TEST
+
+START_TEST(test_block_ram_copy_in_writes_back_written_blocks)
+{
+	struct block_ram *b;
+	struct block_ram_stats st;
+	volatile uint64_t *ram;
+
+	prefill(8 * BS, 0x77);
+	b = open_copy_in(8, 2);
+	ram = block_ram_base(b);
+	ram[(1 * BS + 16) / 8] = 0xdead0001; /* a store into a block never read */
+	(void)ram[(2 * BS) / 8];	     /* a read-only block */
+	ram[(3 * BS + 8) / 8] = 0xdead0003;
+	(void)ram[(4 * BS) / 8]; /* releases 2 (clean) */
+	(void)ram[(5 * BS) / 8]; /* releases 3 (written) */
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_eq(st.releases, 3);
+	ck_assert_uint_eq(st.written_bytes, 2 * BS); /* blocks 1 and 3, not 2 */
+	ck_assert_uint_eq(file_word(1 * BS + 16), 0xdead0001);
+	ck_assert_uint_eq(file_word(3 * BS + 8), 0xdead0003);
+	ck_assert_uint_eq(file_word(3 * BS), (3 * BS) ^ 0x77);
+	/* read in again from the file */
+	ck_assert_uint_eq(ram[(1 * BS + 16) / 8], 0xdead0001);
+	ram[(5 * BS + 24) / 8] = 0xdead0005;
+	ck_assert_int_eq(block_ram_sync(b), 0);
+	ck_assert_uint_eq(file_word(5 * BS + 24), 0xdead0005);
+	/* written back, so clean and protected again: the next store must be seen too */
+	ram[(5 * BS + 32) / 8] = 0xdead0006;
+	block_ram_close(b); /* resident at exit: close writes it */
+	ck_assert_uint_eq(file_word(5 * BS + 32), 0xdead0006);
+}
+END_TEST
+
+struct direct_worker {
+	volatile uint64_t *ram;
+	uint64_t first, nblocks, id;
+	atomic_int *errors;
+};
+
+/* Stores and loads straight into the range while the other thread's faults release blocks. */
+static void *direct_run(void *arg)
+{
+	struct direct_worker *w = arg;
+
+	for (uint64_t pass = 1; pass <= 3; pass++) {
+		for (uint64_t o = w->first * BS; o < (w->first + w->nblocks) * BS; o += 512)
+			w->ram[o / 8] = o * 3 + w->id * pass;
+		for (uint64_t o = w->first * BS; o < (w->first + w->nblocks) * BS; o += 512)
+			if (w->ram[o / 8] != o * 3 + w->id * pass)
+				atomic_fetch_add(w->errors, 1);
+	}
+	return NULL;
+}
+
+START_TEST(test_block_ram_copy_in_concurrent_stores_survive_release)
+{
+	struct block_ram *b = open_copy_in(24, 4);
+	atomic_int errors = 0;
+	struct direct_worker w[2] = {
+		{ .ram = block_ram_base(b), .first = 0, .nblocks = 12, .id = 1, .errors = &errors },
+		{ .ram = block_ram_base(b), .first = 12, .nblocks = 12, .id = 2, .errors = &errors },
+	};
+	struct block_ram_stats st;
+	pthread_t t[2];
+
+	for (unsigned i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, direct_run, &w[i]), 0);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(atomic_load(&errors), 0);
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_gt(st.releases, 24);
+	block_ram_close(b);
+	/* every last store reached the file */
+	for (uint64_t o = 0; o < 24 * BS; o += 512)
+		if (file_word(o) != o * 3 + (o < 12 * BS ? 1 : 2) * 3)
+			ck_abort_msg("offset %llu lost its store", (unsigned long long)o);
+}
+END_TEST
+
+static char failed_why[200];
+
+static void note_failed(void *opaque, const char *why)
+{
+	(void)opaque;
+	snprintf(failed_why, sizeof(failed_why), "%s", why);
+}
+
+START_TEST(test_block_ram_copy_in_reports_short_file)
+{
+	struct block_ram_hooks h = { .failed = note_failed };
+	struct block_ram *b = open_copy_in(8, 8);
+	volatile uint64_t *ram = block_ram_base(b);
+
+	block_ram_set_hooks(b, &h);
+	failed_why[0] = 0;
+	ck_assert_int_eq(truncate(path, 4 * BS), 0); /* behind cove's back */
+	ck_assert_uint_eq(ram[(6 * BS) / 8], 0);     /* a zero page, not a hang */
+	ck_assert_msg(strstr(failed_why, "cannot read --memory-file") != NULL, "%s", failed_why);
+	ram[(6 * BS) / 8 + 1] = 1; /* lands in the zero page's copy, never in the file */
+	block_ram_close(b);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 4 * BS); /* nothing was written back past the end */
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("block_ram");
@@ -379,10 +603,20 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_block_ram_releases_least_recently_used);
 	tcase_add_test(tc, test_block_ram_never_exceeds_cap);
 	tcase_add_test(tc, test_block_ram_never_releases_pinned_block);
-	tcase_add_test(tc, test_block_ram_releases_page_table_blocks_last);
 	tcase_add_test(tc, test_block_ram_concurrent_map_and_release);
 	tcase_add_test(tc, test_block_ram_straddling_access);
 	tcase_add_test(tc, test_block_ram_rejects_file_of_wrong_size);
+	suite_add_tcase(s, tc);
+	/* not under helgrind (CK_RUN_CASE=core): valgrind does not run userfaultfd */
+	tc = tcase_create("copy_in");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_block_ram_copy_in_reads_file_on_touch);
+	tcase_add_test(tc, test_block_ram_copy_in_never_exceeds_cap);
+	tcase_add_test(tc, test_block_ram_copy_in_writes_back_written_blocks);
+	tcase_add_test(tc, test_block_ram_copy_in_moves_only_touched_chunks);
+	tcase_add_test(tc, test_block_ram_copy_in_concurrent_stores_survive_release);
+	tcase_add_test(tc, test_block_ram_copy_in_reports_short_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
