@@ -70,6 +70,8 @@ struct soft_vm {
 	_Atomic unsigned slot_hint; /* the slot last found */
 	_Atomic uint64_t mem_gen;
 	struct soft_retired *retired;
+	/* locked instructions on operands host atomics cannot cover (soft_vm.h); a leaf lock */
+	pthread_mutex_t split_lock;
 
 	struct irqchip *ic;
 	struct guest_clock clock; /* the irqchip's time: soft_vm_now() */

@@ -338,7 +338,11 @@ static bool is_sys_branch(ZydisMnemonic m)
 	}
 }
 
-/* Hint NOPs, fences, prefetches and cache-line writebacks: nothing to do for the soft CPU. */
+/*
+ * Hint NOPs, prefetches, cache-line writebacks, and the fences that order
+ * nothing the host's TSO does not (lfence, sfence: write-combining and
+ * non-temporal stores are not emulated): nothing to do for the soft CPU.
+ */
 static bool is_nop(ZydisMnemonic m)
 {
 	switch (m) {
@@ -348,7 +352,6 @@ static bool is_nop(ZydisMnemonic m)
 	case ZYDIS_MNEMONIC_ENDBR64:
 	case ZYDIS_MNEMONIC_LFENCE:
 	case ZYDIS_MNEMONIC_SFENCE:
-	case ZYDIS_MNEMONIC_MFENCE:
 	case ZYDIS_MNEMONIC_PREFETCH:
 	case ZYDIS_MNEMONIC_PREFETCHW:
 	case ZYDIS_MNEMONIC_PREFETCHNTA:
@@ -978,6 +981,10 @@ static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const st
 	}
 	if (is_nop(m)) {
 		i->exec = soft_op_nop;
+		return 0;
+	}
+	if (m == ZYDIS_MNEMONIC_MFENCE) {
+		i->exec = soft_op_mfence;
 		return 0;
 	}
 	if (d->other) {

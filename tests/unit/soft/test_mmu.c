@@ -85,6 +85,17 @@ void soft_vm_flush_others(struct soft_cpu *c)
 	c->vm->flush_others++;
 }
 
+/* One vCPU: the split lock guards nothing here. */
+void soft_vm_split_lock(struct soft_vm *vm)
+{
+	(void)vm;
+}
+
+void soft_vm_split_unlock(struct soft_vm *vm)
+{
+	(void)vm;
+}
+
 unsigned soft_vm_ncpus(struct soft_vm *vm)
 {
 	(void)vm;
