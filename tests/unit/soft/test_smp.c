@@ -7,6 +7,8 @@
  * guard a counter updated by plain loads and stores. Every count must come
  * out exact: one update lost to a non-atomic read-modify-write shows, and a
  * lock lost that way ends a spin after SPIN_MAX tries with the fail flag.
+ * A store-buffer litmus test checks that mfence and locked instructions
+ * order an earlier store before a later load across the threads.
  *
  * The guest code is assembled by the host assembler below (position
  * independent, AT&T syntax) and copied into guest RAM. Registers on entry:
@@ -146,6 +148,41 @@ GUEST(g_cx16, "1:\tmov (%rdi), %rax\n"
 	      "\tdec %rsi\n"
 	      "\tjnz 1b\n");
 
+/*
+ * The store-buffer litmus test (SDM Vol.3 §9.2.3.4 forbids it with a fence
+ * between): in round r each vCPU stores r to its x, fences, and reads the
+ * other's x into its result; vCPU 0 counts rounds where both read an older
+ * round (at 0x180). Two barriers (counters at 0x100, 0x140) keep the rounds
+ * in step. r13 = its x, r14 = the other's, r15 = its result.
+ */
+#define LITMUS(name, fence)                                                                        \
+	GUEST(name, "\tmov $1, %ecx\n"                                                             \
+		    "1:\txor %r8d, %r8d\n"                                                         \
+		    "\tlock incl 0x100(%r12)\n"                                                    \
+		    "\tlea (%rcx,%rcx), %eax\n"                                                    \
+		    "2:\tcmp %eax, 0x100(%r12)\n"                                                  \
+		    "\tjae 3f\n" SPIN(                                                             \
+			    name, "2b") "3:\tmov %rcx, (%r13)\n" fence "\tmov (%r14), %rax\n"      \
+					"\tmov %rax, (%r15)\n"                                     \
+					"\txor %r8d, %r8d\n"                                       \
+					"\tlock incl 0x140(%r12)\n"                                \
+					"\tlea (%rcx,%rcx), %eax\n"                                \
+					"4:\tcmp %eax, 0x140(%r12)\n"                              \
+					"\tjae 5f\n" SPIN(name, "4b") "5:\ttest %r10, %r10\n"      \
+								      "\tjnz 6f\n"                 \
+								      "\tcmp %rcx, 0x80(%r12)\n"   \
+								      "\tjae 6f\n"                 \
+								      "\tcmp %rcx, 0xc0(%r12)\n"   \
+								      "\tjae 6f\n"                 \
+								      "\tincq 0x180(%r12)\n"       \
+								      "6:\tinc %rcx\n"             \
+								      "\tdec %rsi\n"               \
+								      "\tjnz 1b\n")
+
+LITMUS(g_sb_mfence, "\tmfence\n");
+LITMUS(g_sb_lock_or, "\tlock orl $0, 0x200(%r12)\n");
+LITMUS(g_sb_xchg, "\txchg %eax, 0x240(%r12)\n");
+
 struct runner {
 	struct accel_vcpu *cpu;
 	int ret;
@@ -202,6 +239,9 @@ static void run_both(const uint8_t *start, const uint8_t *end, uint64_t code_off
 		regs.r10 = k;
 		regs.r11 = 1ull << k;
 		regs.r12 = DATA;
+		regs.r13 = DATA + 0x40 * k;
+		regs.r14 = DATA + 0x40 * (1 - k);
+		regs.r15 = DATA + 0x80 + 0x40 * k;
 		ck_assert_int_eq(accel_soft_ops.set_regs(fx.cpu, &regs), 0);
 		fx.c->halted = 0;
 		r[k] = (struct runner){ .cpu = fx.cpu };
@@ -327,6 +367,23 @@ START_TEST(test_smp_locked_ops_on_a_code_page_count_exactly)
 }
 END_TEST
 
+/* A store before a fence or a locked instruction is seen by the other vCPU before a load after it.
+ */
+START_TEST(test_smp_fences_and_locked_ops_order_store_before_load)
+{
+	uint64_t rounds = 100000;
+
+	RUN(g_sb_mfence, 0, 0, rounds);
+	ck_assert_uint_eq(data64(0x180), 0);
+	memset(fx.ram + DATA, 0, 0x1000);
+	RUN(g_sb_lock_or, 0, 0, rounds);
+	ck_assert_uint_eq(data64(0x180), 0);
+	memset(fx.ram + DATA, 0, 0x1000);
+	RUN(g_sb_xchg, 0, 0, rounds);
+	ck_assert_uint_eq(data64(0x180), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("soft_smp");
@@ -344,6 +401,7 @@ int main(void)
 	tcase_add_test(t, test_smp_cmpxchg16b_and_8b_count_exactly_with_carries);
 	tcase_add_test(t, test_smp_split_and_misaligned_locked_operands_count_exactly);
 	tcase_add_test(t, test_smp_locked_ops_on_a_code_page_count_exactly);
+	tcase_add_test(t, test_smp_fences_and_locked_ops_order_store_before_load);
 	suite_add_tcase(s, t);
 	return cove_check_run(s);
 }
