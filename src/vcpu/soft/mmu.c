@@ -811,35 +811,27 @@ uint64_t soft_mem_lock_begin(struct soft_cpu *c, int seg, uint64_t ea, unsigned 
 	return v;
 }
 
+/* A host compare-and-swap of size bytes at p (aligned): a lock cmpxchg, a full barrier. */
+#define HOST_CAS(type)                                                                             \
+	({                                                                                         \
+		type o_ = (type)*old;                                                              \
+		bool ok_ = __atomic_compare_exchange_n((type *)p, &o_, (type)nv, false,            \
+						       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);        \
+		*old = o_;                                                                         \
+		ok_;                                                                               \
+	})
+
 static bool host_cas(uint8_t *p, unsigned size, uint64_t *old, uint64_t nv)
 {
-	bool ok;
-
 	switch (size) {
-	case 1: {
-		uint8_t o = (uint8_t)*old;
-		ok = __atomic_compare_exchange_n(p, &o, (uint8_t)nv, false, __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST);
-		*old = o;
-		return ok;
-	}
-	case 2: {
-		uint16_t o = (uint16_t)*old;
-		ok = __atomic_compare_exchange_n((uint16_t *)p, &o, (uint16_t)nv, false,
-						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		*old = o;
-		return ok;
-	}
-	case 4: {
-		uint32_t o = (uint32_t)*old;
-		ok = __atomic_compare_exchange_n((uint32_t *)p, &o, (uint32_t)nv, false,
-						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		*old = o;
-		return ok;
-	}
+	case 1:
+		return HOST_CAS(uint8_t);
+	case 2:
+		return HOST_CAS(uint16_t);
+	case 4:
+		return HOST_CAS(uint32_t);
 	default:
-		return __atomic_compare_exchange_n((uint64_t *)p, old, nv, false, __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
+		return HOST_CAS(uint64_t);
 	}
 }
 
