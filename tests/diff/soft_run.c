@@ -74,6 +74,16 @@ void soft_vm_flush_others(struct soft_cpu *c)
 	(void)c;
 }
 
+void soft_vm_split_lock(struct soft_vm *vm)
+{
+	(void)vm;
+}
+
+void soft_vm_split_unlock(struct soft_vm *vm)
+{
+	(void)vm;
+}
+
 unsigned soft_vm_ncpus(struct soft_vm *vm)
 {
 	(void)vm;

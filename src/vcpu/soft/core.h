@@ -6,7 +6,8 @@
  * Nothing outside src/vcpu/soft/ includes this, nor do the insn and sys parts.
  *
  * Ownership: a vCPU's frames belong to that vCPU alone (built, run, and freed
- * by its thread), so executing never takes a lock. Other threads (another
+ * by its thread), so executing takes no lock but, for a locked instruction
+ * on a misaligned operand, the VM's split lock (mem.h). Other threads (another
  * vCPU's stores, the VMM's DMA) only queue invalidations for it and set
  * SOFT_EV_FLUSH; per-VM page counts say which pages hold frames.
  */
@@ -70,6 +71,8 @@ struct soft_vm {
 	_Atomic unsigned slot_hint; /* the slot last found */
 	_Atomic uint64_t mem_gen;
 	struct soft_retired *retired;
+	/* locked instructions on operands host atomics cannot cover (soft_vm.h); a leaf lock */
+	pthread_mutex_t split_lock;
 
 	struct irqchip *ic;
 	struct guest_clock clock; /* the irqchip's time: soft_vm_now() */

@@ -220,7 +220,8 @@ static void fill_operands(const ZydisDecodedInstruction *zi, const ZydisDecodedO
 		case ZYDIS_OPERAND_TYPE_IMMEDIATE:
 			d->kind[k] = K_I;
 			if (o->imm.is_relative) {
-				/* Direct branch: the absolute target, wrapped at the operand size. */
+				/* Direct branch: the absolute target, wrapped at the operand size.
+				 */
 				i->imm = (rip + zi->length + (uint64_t)o->imm.value.s) &
 					 soft_size_mask(i->osz);
 				i->flags |= SOFT_I_DIRECT;
@@ -244,7 +245,11 @@ static void fill_operands(const ZydisDecodedInstruction *zi, const ZydisDecodedO
 
 /* --- handler choice --- */
 
-static bool is_sys_plain(ZydisMnemonic m)
+/*
+ * Unsafe instructions after which mode, CS and translations are certainly
+ * unchanged: run.c keeps its stub links across them (SOFT_I_KEEPS_CHAINS).
+ */
+static bool keeps_chains(ZydisMnemonic m)
 {
 	switch (m) {
 	case ZYDIS_MNEMONIC_IN:
@@ -263,7 +268,23 @@ static bool is_sys_plain(ZydisMnemonic m)
 	case ZYDIS_MNEMONIC_POPF:
 	case ZYDIS_MNEMONIC_POPFD:
 	case ZYDIS_MNEMONIC_POPFQ:
+	case ZYDIS_MNEMONIC_CPUID:
+	case ZYDIS_MNEMONIC_RDTSC:
+	case ZYDIS_MNEMONIC_RDTSCP:
+	case ZYDIS_MNEMONIC_RDMSR:
 	case ZYDIS_MNEMONIC_HLT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The system instructions run by the monitor that do not transfer control. */
+static bool is_sys_plain(ZydisMnemonic m)
+{
+	if (keeps_chains(m))
+		return true;
+	switch (m) {
 	case ZYDIS_MNEMONIC_LGDT:
 	case ZYDIS_MNEMONIC_LIDT:
 	case ZYDIS_MNEMONIC_SGDT:
@@ -278,11 +299,7 @@ static bool is_sys_plain(ZydisMnemonic m)
 	case ZYDIS_MNEMONIC_INVLPG:
 	case ZYDIS_MNEMONIC_INVD:
 	case ZYDIS_MNEMONIC_WBINVD:
-	case ZYDIS_MNEMONIC_RDMSR:
 	case ZYDIS_MNEMONIC_WRMSR:
-	case ZYDIS_MNEMONIC_CPUID:
-	case ZYDIS_MNEMONIC_RDTSC:
-	case ZYDIS_MNEMONIC_RDTSCP:
 	case ZYDIS_MNEMONIC_RDPMC:
 	case ZYDIS_MNEMONIC_SWAPGS:
 	case ZYDIS_MNEMONIC_LDS:
@@ -338,7 +355,11 @@ static bool is_sys_branch(ZydisMnemonic m)
 	}
 }
 
-/* Hint NOPs, fences, prefetches and cache-line writebacks: nothing to do for the soft CPU. */
+/*
+ * Hint NOPs, prefetches, cache-line writebacks, and the fences that order
+ * nothing the host's TSO does not (lfence, sfence: write-combining and
+ * non-temporal stores are not emulated): nothing to do for the soft CPU.
+ */
 static bool is_nop(ZydisMnemonic m)
 {
 	switch (m) {
@@ -348,7 +369,6 @@ static bool is_nop(ZydisMnemonic m)
 	case ZYDIS_MNEMONIC_ENDBR64:
 	case ZYDIS_MNEMONIC_LFENCE:
 	case ZYDIS_MNEMONIC_SFENCE:
-	case ZYDIS_MNEMONIC_MFENCE:
 	case ZYDIS_MNEMONIC_PREFETCH:
 	case ZYDIS_MNEMONIC_PREFETCHW:
 	case ZYDIS_MNEMONIC_PREFETCHNTA:
@@ -503,8 +523,10 @@ static int pick_general(const ZydisDecodedInstruction *zi, struct soft_insn *i,
 	case ZYDIS_MNEMONIC_BTS:
 	case ZYDIS_MNEMONIC_BTR:
 	case ZYDIS_MNEMONIC_BTC:
-		i->op = m == ZYDIS_MNEMONIC_BT ? 0 : m == ZYDIS_MNEMONIC_BTS ? 1
-				: m == ZYDIS_MNEMONIC_BTR ? 2 : 3;
+		i->op = m == ZYDIS_MNEMONIC_BT	  ? 0
+			: m == ZYDIS_MNEMONIC_BTS ? 1
+			: m == ZYDIS_MNEMONIC_BTR ? 2
+						  : 3;
 		return (d->kind[1] == K_I ? EXEC(bt_EI) : EXEC(bt_EG)), 0;
 	case ZYDIS_MNEMONIC_BSF:
 		return EXEC(bsf), 0;
@@ -719,8 +741,7 @@ static int pick_general(const ZydisDecodedInstruction *zi, struct soft_insn *i,
 }
 
 /* Near control transfers; far ones belong to sys. */
-static int pick_branch(const ZydisDecodedInstruction *zi, struct soft_insn *i,
-		       const struct dops *d)
+static int pick_branch(const ZydisDecodedInstruction *zi, struct soft_insn *i, const struct dops *d)
 {
 	ZydisMnemonic m = zi->mnemonic;
 	uint8_t opc = zi->opcode;
@@ -831,7 +852,8 @@ static int pick_fpu(const ZydisDecodedInstruction *zi, struct soft_insn *i, cons
 		return -ENOENT;
 	if (m == ZYDIS_MNEMONIC_FWAIT)
 		return EXEC(fwait), 0;
-	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && zi->opcode >= 0xd8 && zi->opcode <= 0xdf) {
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && zi->opcode >= 0xd8 &&
+	    zi->opcode <= 0xdf) {
 		unsigned modrm = (unsigned)zi->raw.modrm.mod << 6 | zi->raw.modrm.reg << 3 |
 				 zi->raw.modrm.rm;
 
@@ -944,10 +966,11 @@ static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const st
 	ZydisMnemonic m = zi->mnemonic;
 	int ret;
 
-	if (is_sys_plain(m) || d->sysreg ||
-	    m == ZYDIS_MNEMONIC_INSB || m == ZYDIS_MNEMONIC_OUTSB) {
+	if (is_sys_plain(m) || d->sysreg || m == ZYDIS_MNEMONIC_INSB || m == ZYDIS_MNEMONIC_OUTSB) {
 		i->exec = soft_exec_system;
 		i->flags |= SOFT_I_UNSAFE;
+		if (keeps_chains(m))
+			i->flags |= SOFT_I_KEEPS_CHAINS;
 		switch (m) {
 		case ZYDIS_MNEMONIC_IN:
 		case ZYDIS_MNEMONIC_OUT:
@@ -980,6 +1003,10 @@ static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const st
 		i->exec = soft_op_nop;
 		return 0;
 	}
+	if (m == ZYDIS_MNEMONIC_MFENCE) {
+		i->exec = soft_op_mfence;
+		return 0;
+	}
 	if (d->other) {
 		i->exec = soft_op_ud;
 		return 0;
@@ -1002,8 +1029,7 @@ static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const st
 	return 0;
 }
 
-int soft_decode(const uint8_t *buf, unsigned len, unsigned mode, uint64_t rip,
-		struct soft_insn *i)
+int soft_decode(const uint8_t *buf, unsigned len, unsigned mode, uint64_t rip, struct soft_insn *i)
 {
 	const ZydisDecoder *dec = decoder_for(mode);
 	ZydisDecodedInstruction zi;

@@ -187,6 +187,7 @@ SOFT_OP(xlat);
 SOFT_OP(movbe_load);
 SOFT_OP(movbe_store);
 SOFT_OP(nop);
+SOFT_OP(mfence);
 /* exec_bcd.c */
 SOFT_OP(aaa);
 SOFT_OP(aas);

@@ -56,6 +56,20 @@ static inline bool writes_back(unsigned op)
 	return op != ALU_CMP && op != ALU_TEST;
 }
 
+/* lock op m, b: computed again from what memory holds until the swap succeeds. */
+static void alu_locked(struct soft_cpu *c, const struct soft_insn *i, unsigned op, uint64_t b)
+{
+	struct soft_lazy_flags lf = c->lf; /* adc/sbb read CF from it on every try */
+	struct soft_locked l;
+	unsigned sz = i->osz;
+	uint64_t a = soft_mem_lock_begin(c, i->seg, ea_of(c, i), sz, &l), r;
+
+	do {
+		c->lf = lf;
+		r = alu(c, op, sz, a, b);
+	} while (!soft_mem_lock_commit(c, &l, &a, r));
+}
+
 /* r/m op= reg */
 static ALWAYS_INLINE void alu_EG(struct soft_cpu *c, const struct soft_insn *i, unsigned op)
 {
@@ -71,6 +85,10 @@ static ALWAYS_INLINE void alu_EG(struct soft_cpu *c, const struct soft_insn *i, 
 	}
 	if (!writes_back(op)) {
 		alu(c, op, sz, rm_load(c, i, sz, &ea), b);
+		return;
+	}
+	if (i->flags & SOFT_I_LOCK) {
+		alu_locked(c, i, op, b);
 		return;
 	}
 	a = rm_load_rmw(c, i, sz, &ea);
@@ -104,6 +122,10 @@ static ALWAYS_INLINE void alu_EI(struct soft_cpu *c, const struct soft_insn *i, 
 	}
 	if (!writes_back(op)) {
 		alu(c, op, sz, rm_load(c, i, sz, &ea), b);
+		return;
+	}
+	if (i->flags & SOFT_I_LOCK) {
+		alu_locked(c, i, op, b);
 		return;
 	}
 	a = rm_load_rmw(c, i, sz, &ea);
@@ -144,17 +166,65 @@ SOFT_OP(test_EI)
 	alu_EI(c, i, ALU_TEST);
 }
 
+/*
+ * The memory destination of a lock-prefixed unary operation: f(v, arg) is
+ * applied until the compare-and-swap succeeds; returns the old value, the
+ * new one in *r.
+ */
+static uint64_t unary_locked(struct soft_cpu *c, const struct soft_insn *i,
+			     uint64_t (*f)(uint64_t v, unsigned sz), uint64_t *r)
+{
+	struct soft_locked l;
+	uint64_t a = soft_mem_lock_begin(c, i->seg, ea_of(c, i), i->osz, &l);
+
+	do
+		*r = f(a, i->osz);
+	while (!soft_mem_lock_commit(c, &l, &a, *r));
+	return a;
+}
+
+/* r/m = f(r/m): returns the old value, the new one in *r. */
+static ALWAYS_INLINE uint64_t unary(struct soft_cpu *c, const struct soft_insn *i,
+				    uint64_t (*f)(uint64_t v, unsigned sz), uint64_t *r)
+{
+	uint64_t ea = 0, a;
+
+	if (is_mem(i) && (i->flags & SOFT_I_LOCK))
+		return unary_locked(c, i, f, r);
+	a = rm_load_rmw(c, i, i->osz, &ea);
+	*r = f(a, i->osz);
+	rm_store(c, i, i->osz, ea, *r);
+	return a;
+}
+
+static uint64_t inc_of(uint64_t v, unsigned sz)
+{
+	return (v + 1) & soft_size_mask(sz);
+}
+
+static uint64_t dec_of(uint64_t v, unsigned sz)
+{
+	return (v - 1) & soft_size_mask(sz);
+}
+
+static uint64_t neg_of(uint64_t v, unsigned sz)
+{
+	return (0 - v) & soft_size_mask(sz);
+}
+
+static uint64_t not_of(uint64_t v, unsigned sz)
+{
+	return ~v & soft_size_mask(sz);
+}
+
 /* inc/dec keep CF (SDM Vol.2 INC, DEC): it moves into rflags before the record. */
 static ALWAYS_INLINE void incdec(struct soft_cpu *c, const struct soft_insn *i, bool dec)
 {
-	unsigned sz = i->osz;
-	uint64_t ea = 0, a = rm_load_rmw(c, i, sz, &ea);
-	uint64_t r = (dec ? a - 1 : a + 1) & soft_size_mask(sz);
-	uint64_t cf = soft_flags_cf(c) ? X86_CF : 0;
+	uint64_t cf = soft_flags_cf(c) ? X86_CF : 0, r;
+	uint64_t a = unary(c, i, dec ? dec_of : inc_of, &r);
 
-	rm_store(c, i, sz, ea, r);
 	c->rflags = (c->rflags & ~X86_CF) | cf;
-	lf_record(c, dec ? SOFT_LF_DEC : SOFT_LF_INC, sz, a, 1, r);
+	lf_record(c, dec ? SOFT_LF_DEC : SOFT_LF_INC, i->osz, a, 1, r);
 }
 
 SOFT_OP(inc)
@@ -169,20 +239,16 @@ SOFT_OP(dec)
 
 SOFT_OP(neg)
 {
-	unsigned sz = i->osz;
-	uint64_t ea = 0, a = rm_load_rmw(c, i, sz, &ea);
-	uint64_t r = (0 - a) & soft_size_mask(sz);
+	uint64_t r, a = unary(c, i, neg_of, &r);
 
-	rm_store(c, i, sz, ea, r);
-	lf_record(c, SOFT_LF_SUB, sz, 0, a, r);
+	lf_record(c, SOFT_LF_SUB, i->osz, 0, a, r);
 }
 
 SOFT_OP(not )
 {
-	unsigned sz = i->osz;
-	uint64_t ea = 0, a = rm_load_rmw(c, i, sz, &ea);
+	uint64_t r;
 
-	rm_store(c, i, sz, ea, ~a & soft_size_mask(sz));
+	unary(c, i, not_of, &r);
 }
 
 /*

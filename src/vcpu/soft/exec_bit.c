@@ -7,15 +7,31 @@
  */
 #include "exec.h"
 
+static uint64_t bt_apply(unsigned op, uint64_t v, unsigned bit)
+{
+	switch (op) {
+	case 1:
+		return v | 1ull << bit;
+	case 2:
+		return v & ~(1ull << bit);
+	case 3:
+		return v ^ 1ull << bit;
+	default:
+		return v;
+	}
+}
+
 /* bt family: op 0 bt, 1 bts, 2 btr, 3 btc. CF = the selected bit; ZF kept. */
 static void bt_common(struct soft_cpu *c, const struct soft_insn *i, uint64_t off, bool reg_off)
 {
-	unsigned sz = i->osz, bits = sz * 8, bit;
+	unsigned sz = i->osz, bits = sz * 8, bit = off & (bits - 1);
 	uint64_t ea = 0, v, nv;
+	struct soft_locked l;
 
 	if (!is_mem(i)) {
-		bit = off & (bits - 1);
 		v = soft_reg_read(c, i->rm, sz);
+		if (i->op)
+			soft_reg_write(c, i->rm, sz, bt_apply(i->op, v, bit));
 	} else {
 		ea = ea_of(c, i);
 		if (reg_off) {
@@ -26,31 +42,17 @@ static void bt_common(struct soft_cpu *c, const struct soft_insn *i, uint64_t of
 
 			ea = (ea + (uint64_t)unit * sz) & soft_size_mask(i->asz);
 		}
-		bit = off & (bits - 1);
-		if (i->op == 0)
+		if (i->op == 0) {
 			v = soft_mem_read(c, i->seg, ea, sz);
-		else
+		} else if (i->flags & SOFT_I_LOCK) {
+			v = soft_mem_lock_begin(c, i->seg, ea, sz, &l);
+			while (!soft_mem_lock_commit(c, &l, &v, bt_apply(i->op, v, bit)))
+				;
+		} else {
 			v = soft_mem_read_rmw(c, i->seg, ea, sz);
-	}
-	switch (i->op) {
-	case 1:
-		nv = v | 1ull << bit;
-		break;
-	case 2:
-		nv = v & ~(1ull << bit);
-		break;
-	case 3:
-		nv = v ^ 1ull << bit;
-		break;
-	default:
-		nv = v;
-		break;
-	}
-	if (i->op) {
-		if (is_mem(i))
+			nv = bt_apply(i->op, v, bit);
 			soft_mem_write(c, i->seg, ea, sz, nv);
-		else
-			soft_reg_write(c, i->rm, sz, nv);
+		}
 	}
 	soft_flags_put(c, X86_CF, (v >> bit) & 1 ? X86_CF : 0);
 }

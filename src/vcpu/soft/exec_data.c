@@ -2,8 +2,8 @@
 /*
  * Data movement and flag-register odds and ends: mov (all general forms,
  * moffs), movzx/movsx/movsxd, lea, xchg, xadd, cmpxchg/8b/16b, setcc,
- * cmovcc, cbw/cwd families, lahf/sahf, cmc/clc/stc/cld/std, xlat, movbe and
- * nops. SDM Vol.2 per instruction.
+ * cmovcc, cbw/cwd families, lahf/sahf, cmc/clc/stc/cld/std, xlat, movbe,
+ * nops and mfence. SDM Vol.2 per instruction.
  */
 #include "exec.h"
 
@@ -63,28 +63,62 @@ SOFT_OP(lea)
 	soft_reg_write(c, i->reg, i->osz, ea_of(c, i));
 }
 
+/* xchg with memory is locked whether or not it has the prefix (SDM Vol.2 XCHG). */
 SOFT_OP(xchg)
 {
 	unsigned sz = i->osz;
-	uint64_t ea = 0, a = rm_load_rmw(c, i, sz, &ea), b = soft_reg_read(c, i->reg, sz);
+	uint64_t ea = 0, a, b = soft_reg_read(c, i->reg, sz);
+	struct soft_locked l;
 
-	rm_store(c, i, sz, ea, b);
+	if (is_mem(i)) {
+		a = soft_mem_lock_begin(c, i->seg, ea_of(c, i), sz, &l);
+		while (!soft_mem_lock_commit(c, &l, &a, b))
+			;
+	} else {
+		a = rm_load_rmw(c, i, sz, &ea);
+		rm_store(c, i, sz, ea, b);
+	}
 	soft_reg_write(c, i->reg, sz, a);
 }
 
 SOFT_OP(xadd)
 {
 	unsigned sz = i->osz;
-	uint64_t ea = 0, a = rm_load_rmw(c, i, sz, &ea), b = soft_reg_read(c, i->reg, sz);
-	uint64_t r = (a + b) & soft_size_mask(sz);
+	uint64_t ea = 0, a, b = soft_reg_read(c, i->reg, sz), r;
+	struct soft_locked l;
 
-	if (is_mem(i))
-		soft_mem_write(c, i->seg, ea, sz, r);
+	if (is_mem(i) && (i->flags & SOFT_I_LOCK)) {
+		a = soft_mem_lock_begin(c, i->seg, ea_of(c, i), sz, &l);
+		do
+			r = (a + b) & soft_size_mask(sz);
+		while (!soft_mem_lock_commit(c, &l, &a, r));
+	} else {
+		a = rm_load_rmw(c, i, sz, &ea);
+		r = (a + b) & soft_size_mask(sz);
+		if (is_mem(i))
+			soft_mem_write(c, i->seg, ea, sz, r);
+	}
 	/* SRC <- DEST, then DEST <- sum: with one register for both, the sum wins. */
 	soft_reg_write(c, i->reg, sz, a);
 	if (!is_mem(i))
 		soft_reg_write(c, i->rm, sz, r);
 	lf_record(c, SOFT_LF_ADD, sz, a, b, r);
+}
+
+/*
+ * The compare-and-exchange of a locked cmpxchg/cmpxchg8b on size bytes at
+ * ea: returns what memory held. A mismatch writes the old value back, as the
+ * processor does, within the same atomic update.
+ */
+static uint64_t cmpxchg_locked(struct soft_cpu *c, const struct soft_insn *i, uint64_t ea,
+			       unsigned sz, uint64_t cmp, uint64_t src)
+{
+	struct soft_locked l;
+	uint64_t d = soft_mem_lock_begin(c, i->seg, ea, sz, &l);
+
+	while (!soft_mem_lock_commit(c, &l, &d, d == cmp ? src : d))
+		;
+	return d;
 }
 
 /*
@@ -94,30 +128,36 @@ SOFT_OP(xadd)
 SOFT_OP(cmpxchg)
 {
 	unsigned sz = i->osz;
-	uint64_t ea = 0, d = rm_load_rmw(c, i, sz, &ea), acc = soft_reg_read(c, R_AX, sz);
+	uint64_t ea = 0, d, acc = soft_reg_read(c, R_AX, sz);
 	uint64_t src = soft_reg_read(c, i->reg, sz);
 
-	if (acc == d) {
-		rm_store(c, i, sz, ea, src);
+	if (is_mem(i) && (i->flags & SOFT_I_LOCK)) {
+		d = cmpxchg_locked(c, i, ea_of(c, i), sz, acc, src);
 	} else {
-		if (is_mem(i))
+		d = rm_load_rmw(c, i, sz, &ea);
+		if (acc == d)
+			rm_store(c, i, sz, ea, src);
+		else if (is_mem(i))
 			soft_mem_write(c, i->seg, ea, sz, d);
-		soft_reg_write(c, R_AX, sz, d);
 	}
+	if (acc != d)
+		soft_reg_write(c, R_AX, sz, d);
 	lf_record(c, SOFT_LF_SUB, sz, acc, d, (acc - d) & soft_size_mask(sz));
 }
 
 SOFT_OP(cmpxchg8b)
 {
-	uint64_t ea = ea_of(c, i);
-	uint64_t m = soft_mem_read_rmw(c, i->seg, ea, 8);
+	uint64_t ea = ea_of(c, i), m;
 	uint64_t cmp = soft_reg_read(c, R_DX, 4) << 32 | soft_reg_read(c, R_AX, 4);
+	uint64_t src = soft_reg_read(c, R_CX, 4) << 32 | soft_reg_read(c, R_BX, 4);
 
-	if (m == cmp) {
-		soft_mem_write(c, i->seg, ea, 8,
-			       soft_reg_read(c, R_CX, 4) << 32 | soft_reg_read(c, R_BX, 4));
+	if (i->flags & SOFT_I_LOCK) {
+		m = cmpxchg_locked(c, i, ea, 8, cmp, src);
 	} else {
-		soft_mem_write(c, i->seg, ea, 8, m);
+		m = soft_mem_read_rmw(c, i->seg, ea, 8);
+		soft_mem_write(c, i->seg, ea, 8, m == cmp ? src : m);
+	}
+	if (m != cmp) {
 		soft_reg_write(c, R_AX, 4, m);
 		soft_reg_write(c, R_DX, 4, m >> 32);
 	}
@@ -132,6 +172,16 @@ SOFT_OP(cmpxchg16b)
 	base = (c->code64 && i->seg < S_FS) ? 0 : c->seg[i->seg].base;
 	if ((base + ea) & 15)
 		soft_raise(c, X86_EXC_GP, 0);
+	if (i->flags & SOFT_I_LOCK) {
+		uint64_t cmp[2] = { c->gpr[R_AX], c->gpr[R_DX] };
+		const uint64_t nv[2] = { c->gpr[R_BX], c->gpr[R_CX] };
+		bool ok = soft_mem_lock_cmpxchg16(c, i->seg, ea, cmp, nv);
+
+		c->gpr[R_AX] = cmp[0];
+		c->gpr[R_DX] = cmp[1];
+		soft_flags_put(c, X86_ZF, ok ? X86_ZF : 0);
+		return;
+	}
 	soft_mem_check(c, i->seg, ea, 16, SOFT_ACC_WRITE);
 	lo = soft_mem_read_rmw(c, i->seg, ea, 8);
 	hi = soft_mem_read_rmw(c, i->seg, ea + 8, 8);
@@ -260,4 +310,12 @@ SOFT_OP(nop)
 {
 	(void)c;
 	(void)i;
+}
+
+/* Other vCPUs are host threads: a store before it must be visible before a load after it. */
+SOFT_OP(mfence)
+{
+	(void)c;
+	(void)i;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }

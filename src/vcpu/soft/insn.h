@@ -28,6 +28,7 @@ enum {
 	SOFT_I_DIRECT = 1u << 7,     /* branch target is known at decode time: target */
 	SOFT_I_COND = 1u << 8,	     /* conditional branch: falls through to next rip too */
 	SOFT_I_SEG_OVERRIDE = 1u << 9,
+	SOFT_I_KEEPS_CHAINS = 1u << 10, /* unsafe, but leaves mode, CS and translations alone */
 };
 
 struct soft_insn {

@@ -18,6 +18,7 @@
 #ifndef COVE_SOFT_MEM_H
 #define COVE_SOFT_MEM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct soft_cpu;
@@ -36,6 +37,46 @@ uint64_t soft_mem_read_rmw(struct soft_cpu *c, int seg, uint64_t ea, unsigned si
 void soft_mem_write(struct soft_cpu *c, int seg, uint64_t ea, unsigned size, uint64_t v);
 /* Checks [ea, ea+len) for access without touching it (cmpxchg16b, fxsave, ...). */
 void soft_mem_check(struct soft_cpu *c, int seg, uint64_t ea, uint64_t len, unsigned acc);
+
+/*
+ * Locked read-modify-writes (a LOCK prefix, xchg with memory; SDM Vol.3
+ * §9.1.2), atomic against the other vCPUs' threads:
+ *
+ *	struct soft_locked l;
+ *	uint64_t old = soft_mem_lock_begin(c, seg, ea, size, &l), nv;
+ *	do
+ *		nv = f(old);
+ *	while (!soft_mem_lock_commit(c, &l, &old, nv));
+ *
+ * begin checks the operand as a write (every fault is raised there, before
+ * anything changes) and reads it; commit stores nv only if the operand still
+ * holds old, and otherwise returns false with what it holds now in *old.
+ * commit raises nothing. A naturally aligned operand in RAM takes a host
+ * compare-and-swap on guest RAM, a full barrier as the locked instruction
+ * is. A misaligned or page-crossing one is compared and stored under a
+ * per-VM lock: atomic against other locked instructions, not against plain
+ * stores of other vCPUs (a split lock the guest should not rely on). A
+ * non-RAM operand (MMIO, ROM) is read and written as two accesses.
+ */
+struct soft_locked {
+	uint8_t *hva[2]; /* the operand's pieces in RAM (one unless it crosses a page) */
+	uint64_t gpa[2];
+	unsigned n[2]; /* bytes per piece: n[1] = 0 for one piece */
+	unsigned size;
+	uint8_t kind;	/* mmu.c: host atomic, under the VM's lock, or two accesses */
+	uint8_t notify; /* bit k: piece k's page has frames or is watched (ram_written) */
+};
+
+uint64_t soft_mem_lock_begin(struct soft_cpu *c, int seg, uint64_t ea, unsigned size,
+			     struct soft_locked *l);
+bool soft_mem_lock_commit(struct soft_cpu *c, struct soft_locked *l, uint64_t *old, uint64_t nv);
+/*
+ * lock cmpxchg16b at a 16-byte aligned ea (the caller checks the alignment):
+ * true if the 16 bytes held cmp[0] (low), cmp[1] and now hold nv; else false
+ * with what they hold in cmp. A fault is raised before anything changes.
+ */
+bool soft_mem_lock_cmpxchg16(struct soft_cpu *c, int seg, uint64_t ea, uint64_t cmp[2],
+			     const uint64_t nv[2]);
 
 uint64_t soft_lin_read(struct soft_cpu *c, uint64_t la, unsigned size, unsigned acc);
 void soft_lin_write(struct soft_cpu *c, uint64_t la, unsigned size, uint64_t v, unsigned acc);

@@ -115,47 +115,77 @@ static inline bool flush_pending(struct soft_cpu *c)
 	return atomic_load_explicit(&c->events, memory_order_relaxed) & SOFT_EV_FLUSH;
 }
 
+/*
+ * Plain accesses to guest RAM: an aligned one is a single host access (the
+ * __atomic forms, plain movs on x86-64), so another vCPU never sees it torn
+ * (SDM Vol.3 §9.1.1); a misaligned one is a memcpy.
+ */
 static inline uint64_t load_n(const uint8_t *p, unsigned size)
 {
-	uint8_t b;
 	uint16_t w;
 	uint32_t d;
 	uint64_t q;
 
-	switch (size) {
-	case 1:
-		memcpy(&b, p, 1);
-		return b;
-	case 2:
+	if (size == 1)
+		return __atomic_load_n(p, __ATOMIC_RELAXED);
+	if (likely(!((uintptr_t)p & (size - 1)))) {
+		if (size == 2)
+			return __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
+		if (size == 4)
+			return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+		return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+	}
+	if (size == 2) {
 		memcpy(&w, p, 2);
 		return w;
-	case 4:
+	}
+	if (size == 4) {
 		memcpy(&d, p, 4);
 		return d;
-	default:
-		memcpy(&q, p, 8);
-		return q;
 	}
+	memcpy(&q, p, 8);
+	return q;
 }
 
 static inline void store_n(uint8_t *p, unsigned size, uint64_t v)
 {
-	uint8_t b = (uint8_t)v;
 	uint16_t w = (uint16_t)v;
 	uint32_t d = (uint32_t)v;
 
-	switch (size) {
-	case 1:
-		memcpy(p, &b, 1);
-		break;
-	case 2:
+	if (size == 1) {
+		__atomic_store_n(p, (uint8_t)v, __ATOMIC_RELAXED);
+	} else if (likely(!((uintptr_t)p & (size - 1)))) {
+		if (size == 2)
+			__atomic_store_n((uint16_t *)p, w, __ATOMIC_RELAXED);
+		else if (size == 4)
+			__atomic_store_n((uint32_t *)p, d, __ATOMIC_RELAXED);
+		else
+			__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+	} else if (size == 2) {
 		memcpy(p, &w, 2);
-		break;
-	case 4:
+	} else if (size == 4) {
 		memcpy(p, &d, 4);
-		break;
-	default:
+	} else {
 		memcpy(p, &v, 8);
+	}
+}
+
+/* n bytes between guest RAM and buf: a value of 1, 2, 4 or 8 bytes as one access. */
+static inline void ram_copy(uint8_t *h, uint8_t *buf, unsigned n, bool write)
+{
+	uint64_t v = 0;
+
+	if (n != 1 && n != 2 && n != 4 && n != 8) {
+		if (write)
+			memcpy(h, buf, n);
+		else
+			memcpy(buf, h, n);
+	} else if (write) {
+		memcpy(&v, buf, n);
+		store_n(h, n, v);
+	} else {
+		v = load_n(h, n);
+		memcpy(buf, &v, n);
 	}
 }
 
@@ -230,12 +260,9 @@ static void phys_access(struct soft_cpu *c, uint64_t gpa, uint8_t *buf, unsigned
 	uint8_t *h = soft_vm_ram_fault(c, gpa, n, &writable);
 
 	if (h && (!write || writable)) {
-		if (write) {
-			memcpy(h, buf, n);
+		ram_copy(h, buf, n, write);
+		if (write)
 			ram_written(c, gpa, n);
-		} else {
-			memcpy(buf, h, n);
-		}
 		return;
 	}
 	/* MMIO takes 1, 2, 4 or 8 bytes; the rest of a split access goes in pieces. */
@@ -563,10 +590,8 @@ static void lin_access(struct soft_cpu *c, uint64_t la, uint8_t *buf, unsigned s
 	la = lin_check(c, la, size);
 	if (size <= first) {
 		translate(c, la, acc, &x1);
-		if (x1.hva && write)
-			memcpy(x1.hva, buf, size);
-		else if (x1.hva)
-			memcpy(buf, x1.hva, size);
+		if (x1.hva)
+			ram_copy(x1.hva, buf, size, write);
 		else
 			phys_access(c, x1.gpa, buf, size, write);
 		return;
@@ -688,6 +713,197 @@ void soft_mem_check(struct soft_cpu *c, int seg, uint64_t ea, uint64_t len, unsi
 		if ((p & PAGE_MASK) == (last & PAGE_MASK))
 			break;
 	}
+}
+
+/* --- locked read-modify-writes (mem.h) --- */
+
+enum {
+	LK_ATOMIC, /* one aligned piece of RAM: host atomics */
+	LK_SPLIT,  /* RAM, misaligned or across a page: under the VM's split lock */
+	LK_PHYS,   /* MMIO or ROM in it: plain accesses through phys_access() */
+};
+
+/*
+ * Translates the operand for a write (raising any fault) and finds its host
+ * pieces. Host pointers stay valid until this vCPU's next block RAM fault
+ * (other vCPUs wait for its quiescence before a slot goes): one here may
+ * release what an earlier one returned, so the lookups are repeated until
+ * the slot map holds still.
+ */
+static void lock_prepare(struct soft_cpu *c, uint64_t la, unsigned size, struct soft_locked *l)
+{
+	unsigned first = PAGE_SIZE - (la & ~PAGE_MASK), np;
+	uint64_t gen = soft_vm_mem_generation(c->vm);
+	struct xlate x[2];
+	bool tlb_ok;
+
+	l->size = size;
+	l->n[0] = size <= first ? size : first;
+	l->n[1] = size - l->n[0];
+	np = l->n[1] ? 2 : 1;
+	translate(c, la, SOFT_ACC_WRITE, &x[0]);
+	if (np == 2)
+		translate(c, (la + first) & la_mask(c), SOFT_ACC_WRITE, &x[1]);
+	tlb_ok = soft_vm_mem_generation(c->vm) == gen;
+	for (unsigned tries = 0; tries < 4; tries++, tlb_ok = false) {
+		bool ram = true;
+
+		gen = soft_vm_mem_generation(c->vm);
+		l->notify = 0;
+		for (unsigned k = 0; k < np; k++) {
+			bool writable = false;
+
+			l->gpa[k] = x[k].gpa;
+			l->hva[k] = tlb_ok ? x[k].hva : NULL;
+			if (l->hva[k])
+				continue; /* a fast write: no frames, not watched */
+			l->hva[k] = soft_vm_ram_fault(c, x[k].gpa, l->n[k], &writable);
+			if (!l->hva[k] || !writable)
+				ram = false;
+			l->notify |= (uint8_t)(1u << k);
+		}
+		if (!ram)
+			break;
+		if (soft_vm_mem_generation(c->vm) != gen)
+			continue;
+		l->kind = np == 1 && !((uintptr_t)l->hva[0] & (size - 1)) ? LK_ATOMIC : LK_SPLIT;
+		return;
+	}
+	/* MMIO or ROM, or block RAM that kept moving: two plain accesses */
+	l->kind = LK_PHYS;
+}
+
+/* Reads or writes the operand's pieces: phys_access() for LK_PHYS, else RAM. */
+static void lock_copy(struct soft_cpu *c, const struct soft_locked *l, uint8_t *buf, bool write)
+{
+	for (unsigned k = 0, off = 0; k < 2 && l->n[k]; off += l->n[k], k++) {
+		if (l->kind == LK_PHYS)
+			phys_access(c, l->gpa[k], buf + off, l->n[k], write);
+		else
+			ram_copy(l->hva[k], buf + off, l->n[k], write);
+	}
+}
+
+/* After a store through host pointers: frames and watchers of the pages must see it. */
+static void lock_written(struct soft_cpu *c, const struct soft_locked *l)
+{
+	for (unsigned k = 0; k < 2 && l->n[k]; k++)
+		if (l->notify & (1u << k))
+			ram_written(c, l->gpa[k], l->n[k]);
+}
+
+uint64_t soft_mem_lock_begin(struct soft_cpu *c, int seg, uint64_t ea, unsigned size,
+			     struct soft_locked *l)
+{
+	uint64_t la = lin_check(c, soft_seg_linear(c, seg, ea, size, SOFT_ACC_WRITE), size);
+	uint64_t v = 0;
+
+	if (unlikely(c->dbg_data))
+		soft_dbg_data(c, la, size, true);
+	lock_prepare(c, la, size, l);
+	if (l->kind == LK_ATOMIC && size <= 8)
+		return load_n(l->hva[0], size);
+	if (l->kind == LK_SPLIT)
+		soft_vm_split_lock(c->vm);
+	lock_copy(c, l, (uint8_t *)&v, false);
+	if (l->kind == LK_SPLIT)
+		soft_vm_split_unlock(c->vm);
+	return v;
+}
+
+/* A host compare-and-swap of size bytes at p (aligned): a lock cmpxchg, a full barrier. */
+#define HOST_CAS(type)                                                                             \
+	({                                                                                         \
+		type o_ = (type)*old;                                                              \
+		bool ok_ = __atomic_compare_exchange_n((type *)p, &o_, (type)nv, false,            \
+						       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);        \
+		*old = o_;                                                                         \
+		ok_;                                                                               \
+	})
+
+static bool host_cas(uint8_t *p, unsigned size, uint64_t *old, uint64_t nv)
+{
+	switch (size) {
+	case 1:
+		return HOST_CAS(uint8_t);
+	case 2:
+		return HOST_CAS(uint16_t);
+	case 4:
+		return HOST_CAS(uint32_t);
+	default:
+		return HOST_CAS(uint64_t);
+	}
+}
+
+bool soft_mem_lock_commit(struct soft_cpu *c, struct soft_locked *l, uint64_t *old, uint64_t nv)
+{
+	uint64_t m = l->size == 8 ? ~0ull : (1ull << (l->size * 8)) - 1, cur = 0;
+
+	*old &= m;
+	if (l->kind == LK_ATOMIC) {
+		if (!host_cas(l->hva[0], l->size, old, nv))
+			return false;
+	} else if (l->kind == LK_SPLIT) {
+		soft_vm_split_lock(c->vm);
+		lock_copy(c, l, (uint8_t *)&cur, false);
+		if (cur != *old) {
+			soft_vm_split_unlock(c->vm);
+			*old = cur;
+			return false;
+		}
+		lock_copy(c, l, (uint8_t *)&nv, true);
+		soft_vm_split_unlock(c->vm);
+	} else {
+		lock_copy(c, l, (uint8_t *)&nv, true);
+		return true; /* phys_access told frames and watchers */
+	}
+	lock_written(c, l);
+	return true;
+}
+
+static bool host_cas16(uint8_t *p, uint64_t cmp[2], const uint64_t nv[2])
+{
+	bool ok;
+
+	__asm__ volatile("lock cmpxchg16b %1"
+			 : "=@ccz"(ok), "+m"(*(unsigned __int128 *)p), "+a"(cmp[0]), "+d"(cmp[1])
+			 : "b"(nv[0]), "c"(nv[1])
+			 : "memory");
+	return ok;
+}
+
+bool soft_mem_lock_cmpxchg16(struct soft_cpu *c, int seg, uint64_t ea, uint64_t cmp[2],
+			     const uint64_t nv[2])
+{
+	struct soft_locked l;
+	uint64_t la = lin_check(c, soft_seg_linear(c, seg, ea, 16, SOFT_ACC_WRITE), 16);
+	uint64_t cur[2], out[2];
+	bool ok;
+
+	if (unlikely(c->dbg_data))
+		soft_dbg_data(c, la, 16, true);
+	lock_prepare(c, la, 16, &l);
+	if (l.kind == LK_ATOMIC) {
+		ok = host_cas16(l.hva[0], cmp, nv);
+	} else {
+		/* the destination is written either way (SDM Vol.2 CMPXCHG8B/CMPXCHG16B) */
+		if (l.kind == LK_SPLIT)
+			soft_vm_split_lock(c->vm);
+		lock_copy(c, &l, (uint8_t *)cur, false);
+		ok = cur[0] == cmp[0] && cur[1] == cmp[1];
+		out[0] = ok ? nv[0] : cur[0];
+		out[1] = ok ? nv[1] : cur[1];
+		lock_copy(c, &l, (uint8_t *)out, true);
+		if (l.kind == LK_SPLIT)
+			soft_vm_split_unlock(c->vm);
+		cmp[0] = cur[0];
+		cmp[1] = cur[1];
+		if (l.kind == LK_PHYS)
+			return ok;
+	}
+	if (ok)
+		lock_written(c, &l);
+	return ok;
 }
 
 unsigned soft_fetch(struct soft_cpu *c, uint64_t la, uint8_t *buf, unsigned len, uint64_t *gpa)

@@ -78,37 +78,6 @@ static uint64_t ip_mask(const struct soft_cpu *c)
 	return c->csize == 2 ? 0xffffull : c->csize == 4 ? 0xffffffffull : ~0ull;
 }
 
-/* Unsafe instructions after which mode, CS and translations are certainly unchanged. */
-static bool keeps_chains(uint16_t mnemonic)
-{
-	switch (mnemonic) {
-	case ZYDIS_MNEMONIC_IN:
-	case ZYDIS_MNEMONIC_OUT:
-	case ZYDIS_MNEMONIC_INSB:
-	case ZYDIS_MNEMONIC_INSW:
-	case ZYDIS_MNEMONIC_INSD:
-	case ZYDIS_MNEMONIC_OUTSB:
-	case ZYDIS_MNEMONIC_OUTSW:
-	case ZYDIS_MNEMONIC_OUTSD:
-	case ZYDIS_MNEMONIC_CLI:
-	case ZYDIS_MNEMONIC_STI:
-	case ZYDIS_MNEMONIC_PUSHF:
-	case ZYDIS_MNEMONIC_PUSHFD:
-	case ZYDIS_MNEMONIC_PUSHFQ:
-	case ZYDIS_MNEMONIC_POPF:
-	case ZYDIS_MNEMONIC_POPFD:
-	case ZYDIS_MNEMONIC_POPFQ:
-	case ZYDIS_MNEMONIC_CPUID:
-	case ZYDIS_MNEMONIC_RDTSC:
-	case ZYDIS_MNEMONIC_RDTSCP:
-	case ZYDIS_MNEMONIC_RDMSR:
-	case ZYDIS_MNEMONIC_HLT:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static bool is_iret(uint16_t mnemonic)
 {
 	return mnemonic == ZYDIS_MNEMONIC_IRET || mnemonic == ZYDIS_MNEMONIC_IRETD ||
@@ -237,7 +206,7 @@ static void execute(struct soft_vcpu *v)
 		if (c->smc)
 			return;
 		if (i->flags & SOFT_I_UNSAFE) {
-			if (!keeps_chains(i->mnemonic))
+			if (!(i->flags & SOFT_I_KEEPS_CHAINS))
 				v->chain_epoch++;
 			return;
 		}

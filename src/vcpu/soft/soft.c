@@ -121,6 +121,7 @@ static int soft_vm_create(const struct accel_vm_params *p, struct accel **out)
 	a->vm.log = p->log;
 	a->vm.clock.now_ns = soft_clock_now;
 	pthread_mutex_init(&a->vm.lock, NULL);
+	pthread_mutex_init(&a->vm.split_lock, NULL);
 	a->vm.cpus = calloc(p->ncpus, sizeof(a->vm.cpus[0]));
 	/* untouched pages of the slot array cost nothing */
 	a->vm.slot = calloc(SOFT_MAX_SLOTS, sizeof(a->vm.slot[0]));
@@ -145,6 +146,7 @@ out_cpus:
 	free(a->vm.slot);
 	free(a->vm.cpus);
 out_free:
+	pthread_mutex_destroy(&a->vm.split_lock);
 	pthread_mutex_destroy(&a->vm.lock);
 	free(a);
 	return ret;
@@ -166,6 +168,7 @@ static void soft_vm_destroy(struct accel *a)
 		free(r);
 	}
 	free(a->vm.cpus);
+	pthread_mutex_destroy(&a->vm.split_lock);
 	pthread_mutex_destroy(&a->vm.lock);
 	free(a);
 }
@@ -360,6 +363,16 @@ void soft_vm_mmio(struct soft_cpu *c, uint64_t gpa, void *data, unsigned size, b
 uint64_t soft_vm_mem_generation(struct soft_vm *vm)
 {
 	return atomic_load(&vm->mem_gen);
+}
+
+void soft_vm_split_lock(struct soft_vm *vm)
+{
+	pthread_mutex_lock(&vm->split_lock);
+}
+
+void soft_vm_split_unlock(struct soft_vm *vm)
+{
+	pthread_mutex_unlock(&vm->split_lock);
 }
 
 unsigned soft_vm_ncpus(struct soft_vm *vm)

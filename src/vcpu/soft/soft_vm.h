@@ -40,6 +40,14 @@ uint64_t soft_vm_mem_generation(struct soft_vm *vm);
 /* Sets SOFT_EV_FLUSH on every other vCPU of c's VM. */
 void soft_vm_flush_others(struct soft_cpu *c);
 
+/*
+ * The per-VM lock of locked instructions whose operand host atomics cannot
+ * cover (misaligned, across a page: mem.h). Held only around a compare and
+ * a copy of at most 16 bytes; nothing that can fault or wait runs under it.
+ */
+void soft_vm_split_lock(struct soft_vm *vm);
+void soft_vm_split_unlock(struct soft_vm *vm);
+
 /* How many vCPUs the VM was created with. */
 unsigned soft_vm_ncpus(struct soft_vm *vm);
 

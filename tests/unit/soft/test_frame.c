@@ -245,6 +245,13 @@ START_TEST(test_frame_unsafe_instructions_end_blocks_without_stubs)
 	no_stubs(ENDS(WBINVD, 0x0f, 0x09));
 	struct soft_block *b = ENDS(CPUID, 0x0f, 0xa2);
 	ck_assert(last_insn(b)->flags & SOFT_I_UNSAFE);
+	/* run.c keeps its stub links across those that leave mode, CS and translations alone */
+	ck_assert(last_insn(b)->flags & SOFT_I_KEEPS_CHAINS);
+	ck_assert(last_insn(ENDS(OUT, 0xee))->flags & SOFT_I_KEEPS_CHAINS);
+	ck_assert(last_insn(ENDS(POPFD, 0x9d))->flags & SOFT_I_KEEPS_CHAINS);
+	ck_assert(!(last_insn(ENDS(MOV, 0x0f, 0x22, 0xd8))->flags & SOFT_I_KEEPS_CHAINS));
+	ck_assert(!(last_insn(ENDS(WRMSR, 0x0f, 0x30))->flags & SOFT_I_KEEPS_CHAINS));
+	ck_assert(!(last_insn(ENDS(LGDT, 0x0f, 0x01, 0x10))->flags & SOFT_I_KEEPS_CHAINS));
 }
 END_TEST
 

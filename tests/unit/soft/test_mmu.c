@@ -2,7 +2,7 @@
 /*
  * Soft CPU paging and TLB (src/vcpu/soft/mmu.c): walks in every paging mode,
  * #PF error codes and CR2, accessed/dirty flags, the TLB's flush rules, split
- * accesses, code and descriptor-table pages.
+ * accesses, locked read-modify-writes, code and descriptor-table pages.
  *
  * The machine around the MMU (soft.c's slot map, frame.c's code pages) is not
  * part of this test: the soft_vm_* and soft_frame_* functions below stand in
@@ -83,6 +83,17 @@ uint64_t soft_vm_mem_generation(struct soft_vm *vm)
 void soft_vm_flush_others(struct soft_cpu *c)
 {
 	c->vm->flush_others++;
+}
+
+/* One vCPU: the split lock guards nothing here. */
+void soft_vm_split_lock(struct soft_vm *vm)
+{
+	(void)vm;
+}
+
+void soft_vm_split_unlock(struct soft_vm *vm)
+{
+	(void)vm;
 }
 
 unsigned soft_vm_ncpus(struct soft_vm *vm)
@@ -731,6 +742,79 @@ START_TEST(test_mmu_mmio_and_rom_accesses_leave_ram)
 }
 END_TEST
 
+/*
+ * Locked read-modify-writes (mem.h): a fault before anything changes; a swap
+ * only from the value memory holds; the split lock's path across two pages,
+ * MMIO as a read and a write, code pages told of the store, cmpxchg16b.
+ */
+START_TEST(test_mmu_locked_updates_fault_first_and_swap_only_from_the_held_value)
+{
+	struct soft_locked l;
+	uint64_t old, cmp[2];
+	const uint64_t nv[2] = { 0x3333, 0x4444 };
+
+	long_mode();
+	c->seg[S_DS].present = 1;
+	c->seg[S_DS].type = 0x3;
+	uint64_t la = 0x70000;
+	map64(la, 0x200000, 1, P | RW);
+	map64(la + 0x1000, 0x300000, 1, P | RW);
+	map64(la + 0x2000, 0x400000, 1, P);
+	map64(la + 0x3000, 0xfee00000ull, 1, P | RW);
+
+	ck_assert_int_eq(RAISED(soft_mem_lock_begin(c, S_DS, la + 0x2000, 4, &l)), X86_EXC_PF);
+	ck_assert_uint_eq(pf_err(), 0x3);
+	/* aligned RAM: host compare-and-swap */
+	*q(0x200010) = 7;
+	old = soft_mem_lock_begin(c, S_DS, la + 0x10, 8, &l);
+	ck_assert_uint_eq(old, 7);
+	*q(0x200010) = 9; /* "another vCPU" */
+	ck_assert(!soft_mem_lock_commit(c, &l, &old, old + 1));
+	ck_assert_uint_eq(old, 9);
+	ck_assert(soft_mem_lock_commit(c, &l, &old, old + 1));
+	ck_assert_uint_eq(*q(0x200010), 10);
+	/* across a page: compared and stored under the split lock */
+	*d(0x200ffc) = 0x44332211;
+	*d(0x300000) = 0x88776655;
+	old = soft_mem_lock_begin(c, S_DS, la + 0xffe, 4, &l);
+	ck_assert_uint_eq(old, 0x66554433);
+	old = 1;
+	ck_assert(!soft_mem_lock_commit(c, &l, &old, 0));
+	ck_assert_uint_eq(old, 0x66554433);
+	ck_assert(soft_mem_lock_commit(c, &l, &old, 0xddccbbaa));
+	ck_assert_uint_eq(*d(0x200ffc), 0xbbaa2211);
+	ck_assert_uint_eq(*d(0x300000), 0x8877ddcc);
+	/* MMIO: a read, then a write */
+	old = soft_mem_lock_begin(c, S_DS, la + 0x3020, 4, &l);
+	ck_assert_uint_eq(old, 0xabababab);
+	ck_assert_uint_eq(vm.mmio_reads, 1);
+	ck_assert(soft_mem_lock_commit(c, &l, &old, 0x1234));
+	ck_assert_uint_eq(vm.mmio_writes, 1);
+	ck_assert_uint_eq(vm.mmio_gpa, 0xfee00020ull);
+	ck_assert_uint_eq(vm.mmio_data, 0x1234);
+	/* a page with code frames hears of the store */
+	vm.code_page = 0x200000;
+	soft_mmu_code_added(c, 0x200000);
+	old = soft_mem_lock_begin(c, S_DS, la + 0x40, 2, &l);
+	ck_assert(soft_mem_lock_commit(c, &l, &old, 0xbeef));
+	ck_assert_uint_eq(vm.written_calls, 1);
+	ck_assert_uint_eq(vm.written_gpa, 0x200040);
+	ck_assert_uint_eq(vm.written_len, 2);
+	ck_assert_uint_eq(*d(0x200040), 0xbeef);
+	/* cmpxchg16b */
+	*q(0x300100) = 1;
+	*q(0x300108) = 2;
+	cmp[0] = 1;
+	cmp[1] = 5;
+	ck_assert(!soft_mem_lock_cmpxchg16(c, S_DS, la + 0x1100, cmp, nv));
+	ck_assert_uint_eq(cmp[1], 2);
+	ck_assert_uint_eq(*q(0x300108), 2);
+	ck_assert(soft_mem_lock_cmpxchg16(c, S_DS, la + 0x1100, cmp, nv));
+	ck_assert_uint_eq(*q(0x300100), 0x3333);
+	ck_assert_uint_eq(*q(0x300108), 0x4444);
+}
+END_TEST
+
 START_TEST(test_mmu_without_paging_linear_is_physical)
 {
 	c->cr0 = X86_CR0_PE | X86_CR0_ET;
@@ -889,6 +973,7 @@ int main(void)
 	tcase_add_test(tc, test_mmu_fetch_stops_at_page_end_and_returns_gpa);
 	tcase_add_test(tc, test_mmu_segment_limit_is_checked_before_paging);
 	tcase_add_test(tc, test_mmu_writes_to_code_pages_reach_frames);
+	tcase_add_test(tc, test_mmu_locked_updates_fault_first_and_swap_only_from_the_held_value);
 	tcase_add_test(tc, test_mmu_write_to_watched_descriptor_page_invalidates_shadow);
 	tcase_add_test(tc, test_mmu_unwatched_page_writes_go_fast_again_after_refill);
 	suite_add_tcase(s, tc);
