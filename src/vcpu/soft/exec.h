@@ -237,5 +237,8 @@ SOFT_OP(sse_cvt_from_int);
 SOFT_OP(sse_cvt_to_int);
 SOFT_OP(sse_mov);
 SOFT_OP(sse_imm);
+/* mmx.c: op is the index soft_mmx_index gives (or -1) */
+int soft_mmx_index(unsigned mnemonic);
+SOFT_OP(mmx);
 
 #endif
