@@ -200,6 +200,11 @@ void gen_flags(struct gen *g, uint64_t defined, uint64_t undefined)
 	flags(g, defined, undefined);
 }
 
+struct enc_rm gen_rm_reg(unsigned r)
+{
+	return rm_reg(r);
+}
+
 /* What condition code cc reads (SDM Vol.1 Table B-1). */
 static uint64_t cond_reads(unsigned cc)
 {
@@ -926,9 +931,10 @@ static bool f_nop(struct gen *g)
 }
 
 static bool (*const forms[])(struct gen *g) = {
-	f_alu,	  f_alu,   f_alu,  f_unary, f_shift, f_shift,	   f_shxd,   f_mul,   f_div, f_bt,
-	f_scan,	  f_bswap, f_xchg, f_cond,  f_cond,  f_movx,	   f_movsxd, f_lea,   f_mov, f_misc,
-	f_string, f_stack, f_nop,  gen_sse, gen_sse, gen_sse_move, gen_x87,  gen_x87,
+	f_alu,	  f_alu,	f_alu,	 f_unary, f_shift,  f_shift, f_shxd, f_mul,
+	f_div,	  f_bt,		f_scan,	 f_bswap, f_xchg,   f_cond,  f_cond, f_movx,
+	f_movsxd, f_lea,	f_mov,	 f_misc,  f_string, f_stack, f_nop,  gen_sse,
+	gen_sse,  gen_sse_move, gen_x87, gen_x87, gen_mmx,
 };
 
 /* --- disassembly and exclusions --- */
@@ -992,6 +998,7 @@ int diff_gen(struct diff_seq *s, uint64_t *rng, const struct diff_gen_opts *o)
 	s->init.gpr[RSP] = DIFF_STACK_TOP;
 	s->init.rflags = 0x202 | (diff_rand(rng) & DIFF_ARITH);
 	gen_sse_init(&g);
+	gen_mmx_init(&g);
 
 	for (unsigned k = 0; k < o->seq_len;) {
 		struct gen save = g;
