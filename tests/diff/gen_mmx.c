@@ -4,7 +4,8 @@
  * registers: lane arithmetic, compares, logic, packs and unpacks (mm, mm/m),
  * shifts by a register, memory or imm8, movd/movq to and from general
  * registers and memory, movntq, pshufw, pinsrw/pextrw, pmovmskb, maskmovq
- * (at a fresh rDI in the data page), movq2dq/movdq2q and emms.
+ * (at a fresh rDI in the data page), movq2dq/movdq2q, emms, and the
+ * conversions cvtpi2ps/cvtpi2pd/cvt(t)ps2pi/cvt(t)pd2pi.
  *
  * MM0-MM7 alias the x87 registers: the sequence starts with random contents
  * in R0-R7 (all empty, TOP 0), so the first MMX instructions read them, and
@@ -170,6 +171,20 @@ bool gen_mmx(struct gen *g)
 						      .oreg = ENC_NOREG });
 		}
 		return true;
+	case 8: { /* cvtpi2ps/pd xmm, mm/m64; cvt(t)ps2pi mm, xmm/m64; cvt(t)pd2pi mm, xmm/m128 */
+		static const struct gen_simd cv[] = { { 0, 0, 0x2a, 8 },  { 1, 0, 0x2a, 8 },
+						      { 0, 0, 0x2d, 8 },  { 0, 0, 0x2c, 8 },
+						      { 1, 0, 0x2d, 16 }, { 1, 0, 0x2c, 16 } };
+		const struct gen_simd *o = &cv[gen_rnd(g, 6)];
+		bool to_xmm = o->opc == 0x2a;
+
+		if (gen_rnd(g, 3) == 0)
+			m = gen_mem_rm(g, o->msize);
+		else
+			m = gen_rm_reg(to_xmm ? mm(g) : gen_rnd(g, 16));
+		gen_simd_emit(g, o, to_xmm ? gen_rnd(g, 16) : mm(g), false, &m, 4, 0, 0);
+		return true;
+	}
 	default: {
 		const struct gen_simd *o = &arith[gen_rnd(g, sizeof(arith) / sizeof(arith[0]))];
 

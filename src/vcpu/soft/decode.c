@@ -1002,7 +1002,8 @@ static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const st
 		i->exec = soft_op_nop;
 		return 0;
 	}
-	if (d->mmx || m == ZYDIS_MNEMONIC_EMMS)
+	if (d->mmx || m == ZYDIS_MNEMONIC_EMMS || m == ZYDIS_MNEMONIC_CVTPI2PS ||
+	    m == ZYDIS_MNEMONIC_CVTPI2PD)
 		return pick_mmx(zi, i, d);
 	if (d->other) {
 		i->exec = soft_op_ud;

@@ -3,7 +3,9 @@
  * MMX instructions, and the SSE/SSE2 integer instructions on MMX registers
  * (legacy encodings): moves, packs and unpacks, lane arithmetic, compares,
  * logic, shifts, emms, pshufw, pinsrw/pextrw, pmovmskb, psadbw, maskmovq,
- * movntq, movq2dq/movdq2q. Integer only, so plain C: no host MMX state.
+ * movntq, movq2dq/movdq2q in plain C; the conversions between MMX and XMM
+ * registers (cvtpi2ps, cvtps2pi, ...) on sse.c's host SSE path. The host's
+ * MMX/x87 state is never used.
  *
  * MM0-MM7 are the significands of the physical x87 registers R0-R7 (SDM
  * Vol.1 §9.5, Table 9-2). Every instruction here but emms sets TOP to 0 and
@@ -39,6 +41,7 @@ enum {
 	K_MOVQ2DQ,
 	K_MOVDQ2Q,
 	K_EMMS,
+	K_CVT, /* cvtpi2ps/pd xmm, mm/m64; cvt(t)ps2pi, cvt(t)pd2pi mm, xmm/m */
 };
 
 /* Lane operations of K_LANE, and the shifts of K_SHIFT. */
@@ -105,7 +108,10 @@ enum {
 	X(PEXTRW, PEXTRW, NONE, 2, SSE) X(PMOVMSKB, PMOVMSKB, NONE, 1, SSE) \
 	X(PSADBW, PSADBW, NONE, 1, SSE) X(MASKMOVQ, MASKMOVQ, NONE, 1, SSE) \
 	X(MOVQ2DQ, MOVQ2DQ, NONE, 8, SSE) X(MOVDQ2Q, MOVDQ2Q, NONE, 8, SSE) \
-	X(EMMS, EMMS, NONE, 0, 0)
+	X(EMMS, EMMS, NONE, 0, 0) \
+	X(CVTPI2PS, CVT, NONE, 8, SSE) X(CVTPI2PD, CVT, NONE, 8, SSE) \
+	X(CVTPS2PI, CVT, NONE, 8, SSE) X(CVTTPS2PI, CVT, NONE, 8, SSE) \
+	X(CVTPD2PI, CVT, NONE, 16, SSE) X(CVTTPD2PI, CVT, NONE, 16, SSE)
 /* clang-format on */
 
 static const struct mmx_op {
@@ -360,6 +366,76 @@ static void maskmovq(struct soft_cpu *c, const struct soft_insn *i)
 	mmx_done(c);
 }
 
+/*
+ * The conversions, as their xmm forms on two lanes (the other lanes zero,
+ * which convert without a flag; sse.c raises #XM for an unmasked exception
+ * before anything is written). cvtpi2ps/cvtpi2pd from memory touch no MMX
+ * register and make no x87 transition (SDM Vol.2 CVTPI2PD; for cvtpi2ps the
+ * SDM says it always does, the AMD host does as for cvtpi2pd).
+ */
+static void cvt(struct soft_cpu *c, const struct soft_insn *i)
+{
+	bool to_xmm =
+		i->mnemonic == ZYDIS_MNEMONIC_CVTPI2PS || i->mnemonic == ZYDIS_MNEMONIC_CVTPI2PD;
+	uint8_t d[16], s[16] = { 0 }, *x = c->fpu.fx.xmm[(to_xmm ? i->reg : i->rm) & 15];
+	uint64_t v;
+
+	switch (i->mnemonic) {
+	case ZYDIS_MNEMONIC_CVTPI2PS:
+	case ZYDIS_MNEMONIC_CVTPI2PD: {
+		bool pd = i->mnemonic == ZYDIS_MNEMONIC_CVTPI2PD;
+
+		v = src_of(c, i);
+		memcpy(s, &v, 8);
+		memcpy(d, x, 16);
+		soft_sse_run_arith(c, pd ? ZYDIS_MNEMONIC_CVTDQ2PD : ZYDIS_MNEMONIC_CVTDQ2PS, d, s);
+		memcpy(x, d, pd ? 16 : 8);
+		if (!is_mem(i))
+			mmx_done(c);
+		return;
+	}
+	case ZYDIS_MNEMONIC_CVTPS2PI:
+	case ZYDIS_MNEMONIC_CVTTPS2PI:
+		if (is_mem(i))
+			v = soft_mem_read(c, i->seg, ea_of(c, i), 8);
+		else
+			memcpy(&v, x, 8);
+		memcpy(s, &v, 8);
+		break;
+	default: /* cvtpd2pi, cvttpd2pi: xmm/m128, aligned */
+		if (is_mem(i)) {
+			uint64_t ea = ea_of(c, i), hi;
+
+			soft_fpu_check_align16(c, i, ea);
+			v = soft_mem_read(c, i->seg, ea, 8);
+			hi = soft_mem_read(c, i->seg, (ea + 8) & soft_size_mask(i->asz), 8);
+			memcpy(s, &v, 8);
+			memcpy(s + 8, &hi, 8);
+		} else {
+			memcpy(s, x, 16);
+		}
+		break;
+	}
+	memset(d, 0, 16);
+	switch (i->mnemonic) {
+	case ZYDIS_MNEMONIC_CVTPS2PI:
+		soft_sse_run_arith(c, ZYDIS_MNEMONIC_CVTPS2DQ, d, s);
+		break;
+	case ZYDIS_MNEMONIC_CVTTPS2PI:
+		soft_sse_run_arith(c, ZYDIS_MNEMONIC_CVTTPS2DQ, d, s);
+		break;
+	case ZYDIS_MNEMONIC_CVTPD2PI:
+		soft_sse_run_arith(c, ZYDIS_MNEMONIC_CVTPD2DQ, d, s);
+		break;
+	default:
+		soft_sse_run_arith(c, ZYDIS_MNEMONIC_CVTTPD2DQ, d, s);
+		break;
+	}
+	memcpy(&v, d, 8);
+	mmx_done(c);
+	mm_set(c, i->reg, v);
+}
+
 SOFT_OP(mmx)
 {
 	const struct mmx_op *o = &ops[i->op < sizeof(ops) / sizeof(ops[0]) ? i->op : MO_EMMS];
@@ -368,7 +444,9 @@ SOFT_OP(mmx)
 
 	if ((c->cr0 & X86_CR0_EM) || (o->sse && !(c->cr4 & X86_CR4_OSFXSR)))
 		soft_raise(c, X86_EXC_UD, SOFT_NO_ERRCODE);
-	soft_x87_enter(c, true); /* #NM with CR0.TS, then #MF */
+	/* #NM with CR0.TS, then #MF (not for cvtpi2ps/pd from memory: SSE alone) */
+	soft_x87_enter(c, !(is_mem(i) && (i->mnemonic == ZYDIS_MNEMONIC_CVTPI2PS ||
+					  i->mnemonic == ZYDIS_MNEMONIC_CVTPI2PD)));
 
 	switch (o->kind) {
 	case K_MOV:
@@ -376,6 +454,9 @@ SOFT_OP(mmx)
 		return;
 	case K_MASKMOVQ:
 		maskmovq(c, i);
+		return;
+	case K_CVT:
+		cvt(c, i);
 		return;
 	case K_EMMS:
 		soft_x87_set_top(&c->fpu, 0);
