@@ -30,6 +30,9 @@ void gen_emit(struct gen *g, const struct enc_op *op);
 unsigned gen_pick_reg(struct gen *g, unsigned size, bool written);
 void gen_flags(struct gen *g, uint64_t defined, uint64_t undefined);
 
+/* Without ModRM: opc is one byte or 0x0fXX; oreg the register in its low 3 bits, or ENC_NOREG. */
+void gen_emit_plain(struct gen *g, unsigned size, unsigned opc, unsigned oreg, uint64_t imm,
+		    unsigned nimm);
 /* A register r/m operand. */
 struct enc_rm gen_rm_reg(unsigned r);
 

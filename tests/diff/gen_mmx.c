@@ -60,12 +60,7 @@ static unsigned small_count(struct gen *g)
 	unsigned r = gen_pick_reg(g, 4, true), m = mm(g);
 	struct enc_rm rm = gen_rm_reg(r);
 
-	gen_emit(g, &(struct enc_op){ .size = 4,
-				      .opc = { 0xb8 },
-				      .nopc = 1,
-				      .oreg = r,
-				      .imm = gen_rnd(g, 70),
-				      .nimm = 4 });
+	gen_emit_plain(g, 4, 0xb8, r, gen_rnd(g, 70), 4);
 	emit(g, 0, 0x6e, m, false, &rm, 4, 0, 0);
 	return m;
 }
@@ -140,16 +135,9 @@ bool gen_mmx(struct gen *g)
 			     0, 0);
 		}
 		return true;
-	case 6: /* maskmovq mm, mm at DS:rDI: mov rdi, imm64 first */
-		if (g->ptr[0] == 7 || g->ptr[1] == 7)
-			return false;
-		gen_emit(g, &(struct enc_op){ .size = 8,
-					      .opc = { 0xb8 },
-					      .nopc = 1,
-					      .oreg = 7,
-					      .imm = DIFF_MEM +
-						     gen_rnd(g, (unsigned)DIFF_DATA_SIZE - 8),
-					      .nimm = 8 });
+	case 6: /* maskmovq mm, mm at DS:rDI (never a pointer register): mov rdi, imm64 first */
+		gen_emit_plain(g, 8, 0xb8, 7, DIFF_MEM + gen_rnd(g, (unsigned)DIFF_DATA_SIZE - 8),
+			       8);
 		m = gen_rm_reg(mm(g));
 		emit(g, 0, 0xf7, mm(g), false, &m, 4, 0, 0);
 		return true;
@@ -164,11 +152,7 @@ bool gen_mmx(struct gen *g)
 			emit(g, 0xf2, 0xd6, mm(g), false, &m, 4, 0, 0);
 			break;
 		default:
-			gen_emit(g, &(struct enc_op){ .size = 4,
-						      .simd = true,
-						      .opc = { 0x0f, 0x77 },
-						      .nopc = 2,
-						      .oreg = ENC_NOREG });
+			emit(g, 0, 0x77, 0, false, NULL, 4, 0, 0);
 		}
 		return true;
 	case 8: { /* cvtpi2ps/pd xmm, mm/m64; cvt(t)ps2pi mm, xmm/m64; cvt(t)pd2pi mm, xmm/m128 */

@@ -148,11 +148,6 @@ static const struct gen_simd arith[] = {
 	{ 0, 0xf2, 0x12, M8 },
 };
 
-static struct enc_rm xmm_rm(unsigned x)
-{
-	return (struct enc_rm){ .reg = (uint8_t)x, .base = ENC_NOREG, .index = ENC_NOREG };
-}
-
 /* [ptr + disp] for size bytes in the data page; aligned to 16 for an aligned 16-byte operand. */
 struct enc_rm gen_mem_rm(struct gen *g, unsigned msize)
 {
@@ -169,7 +164,7 @@ struct enc_rm gen_mem_rm(struct gen *g, unsigned msize)
 
 static struct enc_rm src_rm(struct gen *g, unsigned msize)
 {
-	return gen_rnd(g, 3) == 0 ? gen_mem_rm(g, msize) : xmm_rm(gen_rnd(g, 16));
+	return gen_rnd(g, 3) == 0 ? gen_mem_rm(g, msize) : gen_rm_reg(gen_rnd(g, 16));
 }
 
 void gen_simd_emit(struct gen *g, const struct gen_simd *o, unsigned regf, bool digit,
@@ -222,11 +217,8 @@ bool gen_sse(struct gen *g)
 		struct gen_simd o = { 0, gen_rnd(g, 2) ? 0xf3 : 0xf2, 0x2a, M4 };
 		unsigned size = gen_rnd(g, 2) ? 8 : 4;
 
-		m = gen_rnd(g, 3) == 0
-			    ? gen_mem_rm(g, size)
-			    : (struct enc_rm){ .reg = (uint8_t)gen_pick_reg(g, size, false),
-					       .base = ENC_NOREG,
-					       .index = ENC_NOREG };
+		m = gen_rnd(g, 3) == 0 ? gen_mem_rm(g, size)
+				       : gen_rm_reg(gen_pick_reg(g, size, false));
 		gen_simd_emit(g, &o, gen_rnd(g, 16), false, &m, size, 0, 0);
 		return true;
 	}
@@ -261,7 +253,7 @@ bool gen_sse(struct gen *g)
 		struct gen_simd o = { 1, 0, od[0], M16 };
 		unsigned count = gen_rnd(g, 4) == 0 ? gen_rnd(g, 256) : gen_rnd(g, 70);
 
-		m = xmm_rm(gen_rnd(g, 16));
+		m = gen_rm_reg(gen_rnd(g, 16));
 		gen_simd_emit(g, &o, od[1], true, &m, 4, count, 1);
 		return true;
 	}
@@ -270,22 +262,19 @@ bool gen_sse(struct gen *g)
 
 		if (w == 0) {
 			struct gen_simd o = { 1, 0, 0xc5, M16 };
-			m = xmm_rm(gen_rnd(g, 16));
+			m = gen_rm_reg(gen_rnd(g, 16));
 			gen_simd_emit(g, &o, gen_pick_reg(g, 4, true), false, &m, 4,
 				      gen_rnd(g, 256), 1);
 		} else if (w == 1) {
 			struct gen_simd o = { 1, 0, 0xc4, M4 };
-			m = gen_rnd(g, 3) == 0
-				    ? gen_mem_rm(g, 2)
-				    : (struct enc_rm){ .reg = (uint8_t)gen_pick_reg(g, 4, false),
-						       .base = ENC_NOREG,
-						       .index = ENC_NOREG };
+			m = gen_rnd(g, 3) == 0 ? gen_mem_rm(g, 2)
+					       : gen_rm_reg(gen_pick_reg(g, 4, false));
 			gen_simd_emit(g, &o, gen_rnd(g, 16), false, &m, 4, gen_rnd(g, 256), 1);
 		} else {
 			static const struct gen_simd mk[] = { { 1, 0, 0xd7, M16 },
 							      { 0, 0, 0x50, M16 },
 							      { 1, 0, 0x50, M16 } };
-			m = xmm_rm(gen_rnd(g, 16));
+			m = gen_rm_reg(gen_rnd(g, 16));
 			gen_simd_emit(g, &mk[w - 2], gen_pick_reg(g, 4, true), false, &m, 4, 0, 0);
 		}
 		return true;
@@ -333,11 +322,8 @@ bool gen_sse_move(struct gen *g)
 		unsigned size = gen_rnd(g, 2) ? 8 : 4;
 		struct gen_simd o = { 1, 0, to_xmm ? 0x6e : 0x7e, M4 };
 
-		m = gen_rnd(g, 3) == 0
-			    ? gen_mem_rm(g, size)
-			    : (struct enc_rm){ .reg = (uint8_t)gen_pick_reg(g, size, !to_xmm),
-					       .base = ENC_NOREG,
-					       .index = ENC_NOREG };
+		m = gen_rnd(g, 3) == 0 ? gen_mem_rm(g, size)
+				       : gen_rm_reg(gen_pick_reg(g, size, !to_xmm));
 		gen_simd_emit(g, &o, gen_rnd(g, 16), false, &m, size, 0, 0);
 		return true;
 	}
@@ -350,7 +336,8 @@ bool gen_sse_move(struct gen *g)
 	bool mem_only = (k >= 10 && k <= 13 && (store || mv[k].p66)) || k >= 14;
 	struct gen_simd o = { mv[k].p66, mv[k].pfx, store ? mv[k].store : mv[k].load, mv[k].msize };
 
-	m = mem_only || gen_rnd(g, 3) == 0 ? gen_mem_rm(g, mv[k].msize) : xmm_rm(gen_rnd(g, 16));
+	m = mem_only || gen_rnd(g, 3) == 0 ? gen_mem_rm(g, mv[k].msize)
+					   : gen_rm_reg(gen_rnd(g, 16));
 	gen_simd_emit(g, &o, gen_rnd(g, 16), false, &m, 4, 0, 0);
 	return true;
 }

@@ -375,61 +375,46 @@ static void maskmovq(struct soft_cpu *c, const struct soft_insn *i)
  */
 static void cvt(struct soft_cpu *c, const struct soft_insn *i)
 {
-	bool to_xmm =
-		i->mnemonic == ZYDIS_MNEMONIC_CVTPI2PS || i->mnemonic == ZYDIS_MNEMONIC_CVTPI2PD;
+	/* the instruction, its xmm form, how many bytes it converts (the source's size) */
+	static const uint16_t form[][3] = {
+		{ ZYDIS_MNEMONIC_CVTPI2PS, ZYDIS_MNEMONIC_CVTDQ2PS, 8 },
+		{ ZYDIS_MNEMONIC_CVTPI2PD, ZYDIS_MNEMONIC_CVTDQ2PD, 8 },
+		{ ZYDIS_MNEMONIC_CVTPS2PI, ZYDIS_MNEMONIC_CVTPS2DQ, 8 },
+		{ ZYDIS_MNEMONIC_CVTTPS2PI, ZYDIS_MNEMONIC_CVTTPS2DQ, 8 },
+		{ ZYDIS_MNEMONIC_CVTPD2PI, ZYDIS_MNEMONIC_CVTPD2DQ, 16 },
+		{ ZYDIS_MNEMONIC_CVTTPD2PI, ZYDIS_MNEMONIC_CVTTPD2DQ, 16 },
+	};
+	unsigned k = 0;
+
+	while (k < 5 && form[k][0] != i->mnemonic)
+		k++;
+
+	bool to_xmm = k < 2, pd = k == 1;
 	uint8_t d[16], s[16] = { 0 }, *x = c->fpu.fx.xmm[(to_xmm ? i->reg : i->rm) & 15];
 	uint64_t v;
 
-	switch (i->mnemonic) {
-	case ZYDIS_MNEMONIC_CVTPI2PS:
-	case ZYDIS_MNEMONIC_CVTPI2PD: {
-		bool pd = i->mnemonic == ZYDIS_MNEMONIC_CVTPI2PD;
-
+	if (to_xmm) {
 		v = src_of(c, i);
 		memcpy(s, &v, 8);
-		memcpy(d, x, 16);
-		soft_sse_run_arith(c, pd ? ZYDIS_MNEMONIC_CVTDQ2PD : ZYDIS_MNEMONIC_CVTDQ2PS, d, s);
-		memcpy(x, d, pd ? 16 : 8);
+	} else if (!is_mem(i)) {
+		memcpy(s, x, form[k][2]);
+	} else {
+		uint64_t ea = ea_of(c, i);
+
+		if (form[k][2] == 16)
+			soft_fpu_check_align16(c, i, ea);
+		for (unsigned off = 0; off < form[k][2]; off += 8) {
+			v = soft_mem_read(c, i->seg, (ea + off) & soft_size_mask(i->asz), 8);
+			memcpy(s + off, &v, 8);
+		}
+	}
+	memcpy(d, to_xmm ? x : s, 16);
+	soft_sse_run_arith(c, form[k][1], d, s);
+	if (to_xmm) {
+		memcpy(x, d, pd ? 16 : 8); /* cvtpi2ps keeps the high quadword */
 		if (!is_mem(i))
 			mmx_done(c);
 		return;
-	}
-	case ZYDIS_MNEMONIC_CVTPS2PI:
-	case ZYDIS_MNEMONIC_CVTTPS2PI:
-		if (is_mem(i))
-			v = soft_mem_read(c, i->seg, ea_of(c, i), 8);
-		else
-			memcpy(&v, x, 8);
-		memcpy(s, &v, 8);
-		break;
-	default: /* cvtpd2pi, cvttpd2pi: xmm/m128, aligned */
-		if (is_mem(i)) {
-			uint64_t ea = ea_of(c, i), hi;
-
-			soft_fpu_check_align16(c, i, ea);
-			v = soft_mem_read(c, i->seg, ea, 8);
-			hi = soft_mem_read(c, i->seg, (ea + 8) & soft_size_mask(i->asz), 8);
-			memcpy(s, &v, 8);
-			memcpy(s + 8, &hi, 8);
-		} else {
-			memcpy(s, x, 16);
-		}
-		break;
-	}
-	memset(d, 0, 16);
-	switch (i->mnemonic) {
-	case ZYDIS_MNEMONIC_CVTPS2PI:
-		soft_sse_run_arith(c, ZYDIS_MNEMONIC_CVTPS2DQ, d, s);
-		break;
-	case ZYDIS_MNEMONIC_CVTTPS2PI:
-		soft_sse_run_arith(c, ZYDIS_MNEMONIC_CVTTPS2DQ, d, s);
-		break;
-	case ZYDIS_MNEMONIC_CVTPD2PI:
-		soft_sse_run_arith(c, ZYDIS_MNEMONIC_CVTPD2DQ, d, s);
-		break;
-	default:
-		soft_sse_run_arith(c, ZYDIS_MNEMONIC_CVTTPD2DQ, d, s);
-		break;
 	}
 	memcpy(&v, d, 8);
 	mmx_done(c);
