@@ -239,6 +239,54 @@ START_TEST(test_emms_empties_tags_so_a_push_does_not_overflow)
 }
 END_TEST
 
+/* The real-mode IVT entry for vector n -> 0:at, where a hlt waits. */
+static void handler_at(uint8_t *ram, unsigned n, uint16_t at)
+{
+	ram[4 * n] = (uint8_t)at;
+	ram[4 * n + 1] = (uint8_t)(at >> 8);
+	ram[4 * n + 2] = ram[4 * n + 3] = 0;
+	ram[at] = 0xf4;
+}
+
+/*
+ * SDM Vol.2 MOVD/MOVQ "Exceptions": #UD with CR0.EM, #NM with CR0.TS; the
+ * instruction leaves the x87 state alone (TOP, tags, MM0).
+ */
+START_TEST(test_mmx_raises_ud_with_cr0_em_and_nm_with_cr0_ts)
+{
+	static const uint8_t code[] = {
+		0x0f, 0x6e, 0xc0, /* movd mm0, eax */
+		0xf4,		  /* hlt */
+	};
+	static const struct {
+		uint64_t cr0;
+		uint64_t rip; /* after the hlt of the handler that ran */
+	} c[] = { { 1u << 2, 0x2001 }, { 1u << 3, 0x3001 }, { 0, CODE + 4 } };
+
+	for (unsigned k = 0; k < 3; k++) {
+		struct vm v;
+		struct kvm_sregs s;
+		struct kvm_regs r;
+		struct kvm_fpu f;
+		struct accel_exit *e;
+
+		start(&v, code, sizeof(code));
+		handler_at(v.ram, 6, 0x2000);
+		handler_at(v.ram, 7, 0x3000);
+		ck_assert_int_eq(accel_soft_ops.get_sregs(v.cpu, &s), 0);
+		s.cr0 |= c[k].cr0;
+		ck_assert_int_eq(accel_soft_ops.set_sregs(v.cpu, &s), 0);
+		ck_assert_int_eq(accel_soft_ops.vcpu_run(v.cpu, &e), 0);
+		ck_assert_int_eq(e->reason, ACCEL_EXIT_HLT);
+		ck_assert_int_eq(accel_soft_ops.get_regs(v.cpu, &r), 0);
+		ck_assert_uint_eq(r.rip, c[k].rip);
+		ck_assert_int_eq(accel_soft_ops.get_fpu(v.cpu, &f), 0);
+		ck_assert_uint_eq(f.ftwx, c[k].cr0 ? 0 : 0xff);
+		stop(&v);
+	}
+}
+END_TEST
+
 static Suite *fpu_suite(void)
 {
 	Suite *s = suite_create("soft_fpu");
@@ -249,6 +297,7 @@ static Suite *fpu_suite(void)
 	tcase_add_test(t, test_guest_x87_and_sse_results_show_in_get_fpu);
 	tcase_add_test(t, test_mmx_write_resets_top_tags_all_valid_exponent_all_ones);
 	tcase_add_test(t, test_emms_empties_tags_so_a_push_does_not_overflow);
+	tcase_add_test(t, test_mmx_raises_ud_with_cr0_em_and_nm_with_cr0_ts);
 	suite_add_tcase(s, t);
 	return s;
 }
