@@ -249,10 +249,11 @@ static void handler_at(uint8_t *ram, unsigned n, uint16_t at)
 }
 
 /*
- * SDM Vol.2 MOVD/MOVQ "Exceptions": #UD with CR0.EM, #NM with CR0.TS; the
- * instruction leaves the x87 state alone (TOP, tags, MM0).
+ * SDM Vol.2 MOVD/MOVQ "Exceptions": #UD with CR0.EM, #NM with CR0.TS, #MF
+ * for a pending unmasked x87 exception (CR0.NE = 1); a faulting instruction
+ * leaves the tags alone.
  */
-START_TEST(test_mmx_raises_ud_with_cr0_em_and_nm_with_cr0_ts)
+START_TEST(test_mmx_raises_ud_with_em_nm_with_ts_mf_when_x87_exception_pending)
 {
 	static const uint8_t code[] = {
 		0x0f, 0x6e, 0xc0, /* movd mm0, eax */
@@ -260,10 +261,14 @@ START_TEST(test_mmx_raises_ud_with_cr0_em_and_nm_with_cr0_ts)
 	};
 	static const struct {
 		uint64_t cr0;
+		bool pending; /* IE set and unmasked */
 		uint64_t rip; /* after the hlt of the handler that ran */
-	} c[] = { { 1u << 2, 0x2001 }, { 1u << 3, 0x3001 }, { 0, CODE + 4 } };
+	} c[] = { { 1u << 2, false, 0x2001 },
+		  { 1u << 3, false, 0x3001 },
+		  { 1u << 5, true, 0x4001 },
+		  { 1u << 5, false, CODE + 4 } };
 
-	for (unsigned k = 0; k < 3; k++) {
+	for (unsigned k = 0; k < 4; k++) {
 		struct vm v;
 		struct kvm_sregs s;
 		struct kvm_regs r;
@@ -273,6 +278,13 @@ START_TEST(test_mmx_raises_ud_with_cr0_em_and_nm_with_cr0_ts)
 		start(&v, code, sizeof(code));
 		handler_at(v.ram, 6, 0x2000);
 		handler_at(v.ram, 7, 0x3000);
+		handler_at(v.ram, 16, 0x4000);
+		ck_assert_int_eq(accel_soft_ops.get_fpu(v.cpu, &f), 0);
+		if (c[k].pending) {
+			f.fcw = 0x37e;
+			f.fsw = 0x0001;
+		}
+		ck_assert_int_eq(accel_soft_ops.set_fpu(v.cpu, &f), 0);
 		ck_assert_int_eq(accel_soft_ops.get_sregs(v.cpu, &s), 0);
 		s.cr0 |= c[k].cr0;
 		ck_assert_int_eq(accel_soft_ops.set_sregs(v.cpu, &s), 0);
@@ -281,7 +293,7 @@ START_TEST(test_mmx_raises_ud_with_cr0_em_and_nm_with_cr0_ts)
 		ck_assert_int_eq(accel_soft_ops.get_regs(v.cpu, &r), 0);
 		ck_assert_uint_eq(r.rip, c[k].rip);
 		ck_assert_int_eq(accel_soft_ops.get_fpu(v.cpu, &f), 0);
-		ck_assert_uint_eq(f.ftwx, c[k].cr0 ? 0 : 0xff);
+		ck_assert_uint_eq(f.ftwx, c[k].rip == CODE + 4 ? 0xff : 0);
 		stop(&v);
 	}
 }
@@ -297,7 +309,7 @@ static Suite *fpu_suite(void)
 	tcase_add_test(t, test_guest_x87_and_sse_results_show_in_get_fpu);
 	tcase_add_test(t, test_mmx_write_resets_top_tags_all_valid_exponent_all_ones);
 	tcase_add_test(t, test_emms_empties_tags_so_a_push_does_not_overflow);
-	tcase_add_test(t, test_mmx_raises_ud_with_cr0_em_and_nm_with_cr0_ts);
+	tcase_add_test(t, test_mmx_raises_ud_with_em_nm_with_ts_mf_when_x87_exception_pending);
 	suite_add_tcase(s, t);
 	return s;
 }
