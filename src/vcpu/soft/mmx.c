@@ -8,10 +8,11 @@
  * MMX/x87 state is never used.
  *
  * MM0-MM7 are the significands of the physical x87 registers R0-R7 (SDM
- * Vol.1 §9.5, Table 9-2). Every instruction here but emms sets TOP to 0 and
- * tags all registers valid; one that writes MMn also sets bits 79:64 of Rn
- * to all 1s; emms sets TOP to 0 (what the AMD host does) and all tags
- * empty. The state changes only after the last access that can fault.
+ * Vol.1 §9.5, Table 9-2). Every instruction here but emms and cvtpi2ps/pd
+ * from memory sets TOP to 0 and tags all registers valid; one that writes
+ * MMn also sets bits 79:64 of Rn to all 1s; emms sets TOP to 0 (what the
+ * AMD host does) and all tags empty. The state changes only after the last
+ * access that can fault.
  *
  * Checks (SDM Vol.2 "Exceptions" of the MMX instructions, Vol.3 §13.1.4):
  * #UD with CR0.EM = 1, and for the SSE/SSE2 additions but pshufw and movntq
