@@ -37,7 +37,7 @@ struct diff_regs {
 	uint64_t rflags;
 	uint8_t xmm[16][16];
 	uint32_t mxcsr; /* exceptions stay masked: a sequence never faults */
-	/* x87 at the end (the stack starts empty): ST(0)-ST(7), FCW, FSW, abridged tags */
+	/* x87: ST(0)-ST(7) (initially R0-R7 of an empty stack, MM0-MM7), FCW, FSW, tags */
 	uint8_t st[8][10];
 	uint16_t fcw, fsw;
 	uint8_t ftw;

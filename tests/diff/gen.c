@@ -200,6 +200,11 @@ void gen_flags(struct gen *g, uint64_t defined, uint64_t undefined)
 	flags(g, defined, undefined);
 }
 
+struct enc_rm gen_rm_reg(unsigned r)
+{
+	return rm_reg(r);
+}
+
 /* What condition code cc reads (SDM Vol.1 Table B-1). */
 static uint64_t cond_reads(unsigned cc)
 {
@@ -208,18 +213,75 @@ static uint64_t cond_reads(unsigned cc)
 	return r[(cc >> 1) & 7];
 }
 
+/* --- the emitters --- */
+
+/*
+ * One ModRM instruction form, as a table row: opc is one byte or 0x0fXX for
+ * 0F XX; W adds 1 to it for operands above a byte; ModRM.reg is a /digit,
+ * or a register operand when digit < 0.
+ */
+enum { W = 1, NOW = 2, RM8 = 4 };
+
+struct form {
+	uint16_t opc;
+	int8_t digit;
+	uint8_t pfx, how; /* F2/F3 or 0; W, NOW (64-bit by default), RM8 (movzx/movsx r, r/m8) */
+};
+
+static void emit_form(struct gen *g, const struct form *f, unsigned size, unsigned reg,
+		      const struct enc_rm *m, bool lock, uint64_t imm, unsigned nimm)
+{
+	unsigned opc = f->opc + ((f->how & W) && size > 1);
+	bool two = opc > 0xff;
+
+	emit(g, &(struct enc_op){ .size = size,
+				  .now = f->how & NOW,
+				  .pfx = f->pfx,
+				  .rm8 = f->how & RM8,
+				  .lock = lock,
+				  .opc = { two ? 0x0f : opc, opc & 0xff },
+				  .nopc = two ? 2 : 1,
+				  .regf = f->digit >= 0 ? (unsigned)f->digit : reg,
+				  .digit = f->digit >= 0,
+				  .rm = m,
+				  .oreg = NOREG,
+				  .imm = imm,
+				  .nimm = nimm });
+}
+
+/* An instruction without ModRM: opc (one byte or 0x0fXX), a register in its low bits or NOREG. */
+static void emit_plain(struct gen *g, unsigned size, bool now, uint8_t pfx, unsigned opc,
+		       unsigned oreg, uint64_t imm, unsigned nimm)
+{
+	bool two = opc > 0xff;
+
+	emit(g, &(struct enc_op){ .size = size,
+				  .now = now,
+				  .pfx = pfx,
+				  .opc = { two ? 0x0f : opc, opc & 0xff },
+				  .nopc = two ? 2 : 1,
+				  .oreg = oreg,
+				  .imm = imm,
+				  .nimm = nimm });
+}
+
+void gen_emit_plain(struct gen *g, unsigned size, unsigned opc, unsigned oreg, uint64_t imm,
+		    unsigned nimm)
+{
+	emit_plain(g, size, false, 0, opc, oreg, imm, nimm);
+}
+
 /* mov r64, imm64 (B8+r), a setup instruction. */
 static void mov_imm64(struct gen *g, unsigned r, uint64_t v)
 {
-	emit(g, &(struct enc_op){
-			.size = 8, .opc = { 0xb8 }, .nopc = 1, .oreg = r, .imm = v, .nimm = 8 });
+	emit_plain(g, 8, false, 0, 0xb8, r, v, 8);
 }
 
 /* --- instruction forms; each returns false to let another be chosen --- */
 
 static bool f_alu(struct gen *g)
 {
-	unsigned op = rnd(g, 9), size = pick_size(g, true), w = size > 1;
+	unsigned op = rnd(g, 9), size = pick_size(g, true);
 	bool logic = op == 1 || op == 4 || op == 6 || op == 8, writes = op != 7 && op != 8;
 	uint64_t reads = op == 2 || op == 3 ? CF : 0;
 	struct enc_rm m;
@@ -229,50 +291,27 @@ static bool f_alu(struct gen *g)
 	switch (rnd(g, 4)) {
 	case 0: /* E, G */
 		m = pick_rm(g, size, writes, true);
-		emit(g, &(struct enc_op){ .size = size,
-					  .lock = m.mem && writes && rnd(g, 4) == 0,
-					  .opc = { op == 8 ? 0x84 + w : op * 8 + w },
-					  .nopc = 1,
-					  .regf = pick_reg(g, size, false),
-					  .rm = &m,
-					  .oreg = NOREG });
+		emit_form(g, &(struct form){ op == 8 ? 0x84 : op * 8, -1, 0, W }, size,
+			  pick_reg(g, size, false), &m, m.mem && writes && rnd(g, 4) == 0, 0, 0);
 		break;
 	case 1: /* G, E */
 		if (op == 8)
 			return false;
 		m = pick_rm(g, size, false, true);
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { op * 8 + 2 + w },
-					  .nopc = 1,
-					  .regf = pick_reg(g, size, writes),
-					  .rm = &m,
-					  .oreg = NOREG });
+		emit_form(g, &(struct form){ op * 8 + 2, -1, 0, W }, size,
+			  pick_reg(g, size, writes), &m, false, 0, 0);
 		break;
 	case 2: /* AL/eAX, imm */
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { op == 8 ? 0xa8 + w : op * 8 + 4 + w },
-					  .nopc = 1,
-					  .oreg = NOREG,
-					  .imm = value(g),
-					  .nimm = imm_len(size) });
+		emit_plain(g, size, false, 0, (op == 8 ? 0xa8 : op * 8 + 4) + (size > 1), NOREG,
+			   value(g), imm_len(size));
 		break;
 	default: { /* group 1 / F6-F7 /0 */
 		bool ib = size > 1 && op != 8 && coin(g);
+		unsigned opc = op == 8 ? 0xf6 + (size > 1) : size == 1 ? 0x80 : ib ? 0x83 : 0x81;
 
 		m = pick_rm(g, size, writes, true);
-		emit(g, &(struct enc_op){ .size = size,
-					  .lock = m.mem && writes && rnd(g, 4) == 0,
-					  .opc = { op == 8     ? 0xf6 + w
-						   : size == 1 ? 0x80
-						   : ib	       ? 0x83
-							       : 0x81 },
-					  .nopc = 1,
-					  .regf = op == 8 ? 0 : op,
-					  .digit = true,
-					  .rm = &m,
-					  .oreg = NOREG,
-					  .imm = value(g),
-					  .nimm = ib ? 1 : imm_len(size) });
+		emit_form(g, &(struct form){ opc, (int8_t)(op == 8 ? 0 : op), 0, 0 }, size, 0, &m,
+			  m.mem && writes && rnd(g, 4) == 0, value(g), ib ? 1 : imm_len(size));
 	}
 	}
 	flags(g, logic ? ALL & ~AF : ALL, logic ? AF : 0);
@@ -281,20 +320,14 @@ static bool f_alu(struct gen *g)
 
 static bool f_unary(struct gen *g)
 {
+	/* inc, dec, not, neg */
+	static const struct form f[] = {
+		{ 0xfe, 0, 0, W }, { 0xfe, 1, 0, W }, { 0xf6, 2, 0, W }, { 0xf6, 3, 0, W }
+	};
 	unsigned size = pick_size(g, true), k = rnd(g, 4);
 	struct enc_rm m = pick_rm(g, size, true, true);
-	/* FE/FF /0 inc, /1 dec; F6/F7 /2 not, /3 neg */
-	static const uint8_t opc[] = { 0xfe, 0xfe, 0xf6, 0xf6 };
-	static const uint8_t dig[] = { 0, 1, 2, 3 };
 
-	emit(g, &(struct enc_op){ .size = size,
-				  .lock = m.mem && rnd(g, 4) == 0,
-				  .opc = { opc[k] + (size > 1) },
-				  .nopc = 1,
-				  .regf = dig[k],
-				  .digit = true,
-				  .rm = &m,
-				  .oreg = NOREG });
+	emit_form(g, &f[k], size, 0, &m, m.mem && rnd(g, 4) == 0, 0, 0);
 	if (k < 2)
 		flags(g, ALL & ~CF, 0);
 	else if (k == 3)
@@ -305,8 +338,7 @@ static bool f_unary(struct gen *g)
 /* mov cl, imm8 (B1 ib): CL counts are set just before their shift. */
 static void set_cl(struct gen *g, unsigned v)
 {
-	emit(g, &(struct enc_op){
-			.size = 1, .opc = { 0xb0 }, .nopc = 1, .oreg = RCX, .imm = v, .nimm = 1 });
+	emit_plain(g, 1, false, 0, 0xb0, RCX, v, 1);
 }
 
 static bool f_shift(struct gen *g)
@@ -324,18 +356,13 @@ static bool f_shift(struct gen *g)
 		return false;
 	if (how == 2)
 		set_cl(g, count);
-	emit(g, &(struct enc_op){ .size = size,
-				  .opc = { (how == 0   ? 0xd0
-					    : how == 1 ? 0xc0
-						       : 0xd2) +
-					   (size > 1) },
-				  .nopc = 1,
-				  .regf = op,
-				  .digit = true,
-				  .rm = &m,
-				  .oreg = NOREG,
-				  .imm = count,
-				  .nimm = how == 1 });
+	/* D0/D1 by 1, C0/C1 by imm8, D2/D3 by CL */
+	emit_form(g,
+		  &(struct form){ how == 0   ? 0xd0
+				  : how == 1 ? 0xc0
+					     : 0xd2,
+				  (int8_t)op, 0, W },
+		  size, 0, &m, false, count, how == 1);
 	if (mc == 0)
 		return true;
 	/* SDM Vol.2 RCL/RCR/ROL/ROR, SAL/SAR/SHL/SHR "Flags Affected" */
@@ -376,14 +403,8 @@ static bool f_shxd(struct gen *g)
 	mc = count & (size == 8 ? 63 : 31);
 	if (cl)
 		set_cl(g, count);
-	emit(g, &(struct enc_op){ .size = size,
-				  .opc = { 0x0f, (right ? 0xac : 0xa4) + cl },
-				  .nopc = 2,
-				  .regf = src,
-				  .rm = &m,
-				  .oreg = NOREG,
-				  .imm = count,
-				  .nimm = !cl });
+	emit_form(g, &(struct form){ (right ? 0x0fac : 0x0fa4) + cl, -1, 0, 0 }, size, src, &m,
+		  false, count, !cl);
 	if (mc)
 		flags(g, CF | SF | ZF | PF | (mc == 1 ? OF : 0), AF | (mc == 1 ? 0 : OF));
 	return true;
@@ -391,41 +412,19 @@ static bool f_shxd(struct gen *g)
 
 static bool f_mul(struct gen *g)
 {
-	unsigned size = pick_size(g, true), form = size == 1 ? 0 : rnd(g, 4);
+	/* F6/F7 /4 mul, /5 imul; imul r, r/m; imul r, r/m, imm8 / imm */
+	static const struct form f[] = { { 0xf6, 4, 0, W },
+					 { 0xf6, 5, 0, W },
+					 { 0x0faf, -1, 0, 0 },
+					 { 0x6b, -1, 0, 0 },
+					 { 0x69, -1, 0, 0 } };
+	unsigned size = pick_size(g, true), k = size == 1 ? rnd(g, 2) : rnd(g, 5);
 	struct enc_rm m = pick_rm(g, size, false, true);
 
-	switch (form) {
-	case 0:
-	case 1: /* F6/F7 /4 mul, /5 imul */
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0xf6 + (size > 1) },
-					  .nopc = 1,
-					  .regf = 4 + rnd(g, 2),
-					  .digit = true,
-					  .rm = &m,
-					  .oreg = NOREG });
-		break;
-	case 2: /* imul r, r/m */
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0x0f, 0xaf },
-					  .nopc = 2,
-					  .regf = pick_reg(g, size, true),
-					  .rm = &m,
-					  .oreg = NOREG });
-		break;
-	default: { /* imul r, r/m, imm */
-		bool ib = coin(g);
-
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { ib ? 0x6b : 0x69 },
-					  .nopc = 1,
-					  .regf = pick_reg(g, size, true),
-					  .rm = &m,
-					  .oreg = NOREG,
-					  .imm = value(g),
-					  .nimm = ib ? 1 : imm_len(size) });
-	}
-	}
+	emit_form(g, &f[k], size, pick_reg(g, size, true), &m, false, value(g),
+		  k == 3   ? 1
+		  : k == 4 ? imm_len(size)
+			   : 0);
 	flags(g, CF | OF, SF | ZF | AF | PF);
 	return true;
 }
@@ -444,43 +443,18 @@ static bool f_div(struct gen *g)
 		v = value(g) & mask;
 	} while (v == 0 || (sgn && v == mask));
 	mov_imm64(g, d, v);
-	if (sgn) { /* cbw/cwd/cdq/cqo: the dividend is the sign-extended low half */
-		emit(g, &(struct enc_op){ .size = size == 1 ? 2 : size,
-					  .opc = { size == 1 ? 0x98 : 0x99 },
-					  .nopc = 1,
-					  .oreg = NOREG });
-	} else if (size == 1) { /* mov ah, imm8 below the divisor */
-		emit(g, &(struct enc_op){ .size = 1,
-					  .opc = { 0xb0 },
-					  .nopc = 1,
-					  .oreg = AH,
-					  .imm = diff_rand(g->rng) % v,
-					  .nimm = 1 });
-	} else {
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0xb8 },
-					  .nopc = 1,
-					  .oreg = RDX,
-					  .imm = diff_rand(g->rng) % v,
-					  .nimm = size });
-	}
+	if (sgn) /* cbw/cwd/cdq/cqo: the dividend is the sign-extended low half */
+		emit_plain(g, size == 1 ? 2 : size, false, 0, size == 1 ? 0x98 : 0x99, NOREG, 0, 0);
+	else if (size == 1) /* mov ah, imm8 below the divisor */
+		emit_plain(g, 1, false, 0, 0xb0, AH, diff_rand(g->rng) % v, 1);
+	else
+		emit_plain(g, size, false, 0, 0xb8, RDX, diff_rand(g->rng) % v, size);
 	m = rm_reg(d);
 	if (rnd(g, 3) == 0) { /* through memory: mov [mem], d first */
 		m = rm_mem(g, size);
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0x88 + (size > 1) },
-					  .nopc = 1,
-					  .regf = d,
-					  .rm = &m,
-					  .oreg = NOREG });
+		emit_form(g, &(struct form){ 0x88, -1, 0, W }, size, d, &m, false, 0, 0);
 	}
-	emit(g, &(struct enc_op){ .size = size,
-				  .opc = { 0xf6 + (size > 1) },
-				  .nopc = 1,
-				  .regf = 6 + sgn,
-				  .digit = true,
-				  .rm = &m,
-				  .oreg = NOREG });
+	emit_form(g, &(struct form){ 0xf6, (int8_t)(6 + sgn), 0, W }, size, 0, &m, false, 0, 0);
 	flags(g, 0, ALL);
 	return true;
 }
@@ -491,27 +465,13 @@ static bool f_bt(struct gen *g)
 	struct enc_rm m;
 
 	if (coin(g)) { /* 0F A3/AB/B3/BB r/m, r: register forms only */
-		static const uint8_t opc[] = { 0xa3, 0xab, 0xb3, 0xbb };
-
 		m = rm_reg(pick_reg(g, size, op != 0));
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0x0f, opc[op] },
-					  .nopc = 2,
-					  .regf = pick_reg(g, size, false),
-					  .rm = &m,
-					  .oreg = NOREG });
+		emit_form(g, &(struct form){ 0x0fa3 + 8 * op, -1, 0, 0 }, size,
+			  pick_reg(g, size, false), &m, false, 0, 0);
 	} else { /* 0F BA /4-7 ib */
 		m = pick_rm(g, size, op != 0, true);
-		emit(g, &(struct enc_op){ .size = size,
-					  .lock = m.mem && op != 0 && rnd(g, 4) == 0,
-					  .opc = { 0x0f, 0xba },
-					  .nopc = 2,
-					  .regf = 4 + op,
-					  .digit = true,
-					  .rm = &m,
-					  .oreg = NOREG,
-					  .imm = rnd(g, 256),
-					  .nimm = 1 });
+		emit_form(g, &(struct form){ 0x0fba, (int8_t)(4 + op), 0, 0 }, size, 0, &m,
+			  m.mem && op != 0 && rnd(g, 4) == 0, rnd(g, 256), 1);
 	}
 	flags(g, CF, OF | SF | AF | PF);
 	return true;
@@ -519,21 +479,19 @@ static bool f_bt(struct gen *g)
 
 static bool f_scan(struct gen *g)
 {
+	/* bsf, bsr, tzcnt, lzcnt, popcnt */
+	static const struct form f[] = { { 0x0fbc, -1, 0, 0 },
+					 { 0x0fbd, -1, 0, 0 },
+					 { 0x0fbc, -1, 0xf3, 0 },
+					 { 0x0fbd, -1, 0xf3, 0 },
+					 { 0x0fb8, -1, 0xf3, 0 } };
 	unsigned size = pick_size(g, false), k = rnd(g, 5);
 	struct enc_rm m = pick_rm(g, size, false, true);
-	/* bsf, bsr, tzcnt, lzcnt, popcnt */
-	static const uint8_t opc[] = { 0xbc, 0xbd, 0xbc, 0xbd, 0xb8 };
 
 	if ((k == 2 && !g->o->has_tzcnt) || (k == 3 && !g->o->has_lzcnt) ||
 	    (k == 4 && !g->o->has_popcnt))
 		return false;
-	emit(g, &(struct enc_op){ .size = size,
-				  .pfx = k >= 2 ? 0xf3 : 0,
-				  .opc = { 0x0f, opc[k] },
-				  .nopc = 2,
-				  .regf = pick_reg(g, size, true),
-				  .rm = &m,
-				  .oreg = NOREG });
+	emit_form(g, &f[k], size, pick_reg(g, size, true), &m, false, 0, 0);
 	if (k < 2)
 		flags(g, ZF, CF | OF | SF | AF | PF);
 	else if (k < 4)
@@ -545,112 +503,61 @@ static bool f_scan(struct gen *g)
 
 static bool f_bswap(struct gen *g)
 {
-	unsigned size = coin(g) ? 4 : 8;
-
-	emit(g, &(struct enc_op){ .size = size,
-				  .opc = { 0x0f, 0xc8 },
-				  .nopc = 2,
-				  .oreg = pick_reg(g, 8, true) });
+	emit_plain(g, coin(g) ? 4 : 8, false, 0, 0x0fc8, pick_reg(g, 8, true), 0, 0);
 	return true;
 }
 
 /* cmpxchg, xadd, xchg */
 static bool f_xchg(struct gen *g)
 {
-	unsigned size = pick_size(g, true), k = rnd(g, 4), w = size > 1;
+	static const struct form f[] = { { 0x0fb0, -1, 0, W },
+					 { 0x0fc0, -1, 0, W },
+					 { 0x86, -1, 0, W } };
+	unsigned size = pick_size(g, true), k = rnd(g, 4);
 	struct enc_rm m = pick_rm(g, size, true, true);
 	unsigned r = pick_reg(g, size, k != 0);
 
-	switch (k) {
-	case 0:
-		emit(g, &(struct enc_op){ .size = size,
-					  .lock = m.mem && rnd(g, 4) == 0,
-					  .opc = { 0x0f, 0xb0 + w },
-					  .nopc = 2,
-					  .regf = r,
-					  .rm = &m,
-					  .oreg = NOREG });
-		flags(g, ALL, 0);
-		break;
-	case 1:
-		emit(g, &(struct enc_op){ .size = size,
-					  .lock = m.mem && rnd(g, 4) == 0,
-					  .opc = { 0x0f, 0xc0 + w },
-					  .nopc = 2,
-					  .regf = r,
-					  .rm = &m,
-					  .oreg = NOREG });
-		flags(g, ALL, 0);
-		break;
-	case 2:
-		emit(g, &(struct enc_op){ .size = size,
-					  .lock = m.mem && rnd(g, 4) == 0,
-					  .opc = { 0x86 + w },
-					  .nopc = 1,
-					  .regf = r,
-					  .rm = &m,
-					  .oreg = NOREG });
-		break;
-	default: /* 90+r: xchg eAX, r (not r = 0, which is nop) */
-		if (size == 1 || r == RAX)
-			return false;
-		emit(g, &(struct enc_op){ .size = size, .opc = { 0x90 }, .nopc = 1, .oreg = r });
+	if (k < 3) {
+		emit_form(g, &f[k], size, r, &m, m.mem && rnd(g, 4) == 0, 0, 0);
+		if (k < 2)
+			flags(g, ALL, 0);
+		return true;
 	}
+	/* 90+r: xchg eAX, r (not r = 0, which is nop) */
+	if (size == 1 || r == RAX)
+		return false;
+	emit_plain(g, size, false, 0, 0x90, r, 0, 0);
 	return true;
 }
 
 static bool f_cond(struct gen *g)
 {
-	unsigned cc = rnd(g, 16);
+	unsigned cc = rnd(g, 16), size = coin(g) ? 1 : pick_size(g, false);
 	struct enc_rm m;
 
 	if (!readable(g, cond_reads(cc)))
 		return false;
-	if (coin(g)) {
-		m = pick_rm(g, 1, true, true);
-		emit(g, &(struct enc_op){ .size = 1,
-					  .opc = { 0x0f, 0x90 + cc },
-					  .nopc = 2,
-					  .regf = 0,
-					  .digit = true,
-					  .rm = &m,
-					  .oreg = NOREG });
-	} else {
-		unsigned size = pick_size(g, false);
-
-		m = pick_rm(g, size, false, true);
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0x0f, 0x40 + cc },
-					  .nopc = 2,
-					  .regf = pick_reg(g, size, true),
-					  .rm = &m,
-					  .oreg = NOREG });
-	}
+	m = pick_rm(g, size, size == 1, true);
+	if (size == 1) /* setcc r/m8 */
+		emit_form(g, &(struct form){ 0x0f90 + cc, 0, 0, 0 }, 1, 0, &m, false, 0, 0);
+	else /* cmovcc r, r/m */
+		emit_form(g, &(struct form){ 0x0f40 + cc, -1, 0, 0 }, size, pick_reg(g, size, true),
+			  &m, false, 0, 0);
 	return true;
 }
 
 static bool f_movx(struct gen *g)
 {
-	unsigned k = rnd(g, 4), size, ssize;
-	struct enc_rm m;
 	/* movzx/movsx r, r/m8; movzx/movsx r, r/m16 */
-	static const uint8_t opc[] = { 0xb6, 0xbe, 0xb7, 0xbf };
+	static const struct form f[] = { { 0x0fb6, -1, 0, RM8 },
+					 { 0x0fbe, -1, 0, RM8 },
+					 { 0x0fb7, -1, 0, 0 },
+					 { 0x0fbf, -1, 0, 0 } };
+	unsigned k = rnd(g, 4), ssize = k < 2 ? 1 : 2;
+	unsigned size = k < 2 ? pick_size(g, false) : coin(g) ? 4 : 8;
+	struct enc_rm m = pick_rm(g, ssize, false, true);
 
-	if (k < 2) {
-		ssize = 1;
-		size = pick_size(g, false);
-	} else {
-		ssize = 2;
-		size = coin(g) ? 4 : 8;
-	}
-	m = pick_rm(g, ssize, false, true);
-	emit(g, &(struct enc_op){ .size = size,
-				  .rm8 = ssize == 1,
-				  .opc = { 0x0f, opc[k] },
-				  .nopc = 2,
-				  .regf = pick_reg(g, 8, true),
-				  .rm = &m,
-				  .oreg = NOREG });
+	emit_form(g, &f[k], size, pick_reg(g, 8, true), &m, false, 0, 0);
 	return true;
 }
 
@@ -658,12 +565,7 @@ static bool f_movsxd(struct gen *g)
 {
 	struct enc_rm m = pick_rm(g, 4, false, true);
 
-	emit(g, &(struct enc_op){ .size = 8,
-				  .opc = { 0x63 },
-				  .nopc = 1,
-				  .regf = pick_reg(g, 8, true),
-				  .rm = &m,
-				  .oreg = NOREG });
+	emit_form(g, &(struct form){ 0x63, -1, 0, 0 }, 8, pick_reg(g, 8, true), &m, false, 0, 0);
 	return true;
 }
 
@@ -694,97 +596,55 @@ static bool f_lea(struct gen *g)
 
 static bool f_mov(struct gen *g)
 {
-	unsigned size = pick_size(g, true), w = size > 1;
+	/* mov r/m, r; mov r, r/m; mov r/m, imm */
+	static const struct form f[] = { { 0x88, -1, 0, W },
+					 { 0x8a, -1, 0, W },
+					 { 0xc6, 0, 0, W } };
+	unsigned size = pick_size(g, true), k = rnd(g, 5);
 	struct enc_rm m;
 
-	switch (rnd(g, 5)) {
-	case 0:
-		m = pick_rm(g, size, true, true);
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0x88 + w },
-					  .nopc = 1,
-					  .regf = pick_reg(g, size, false),
-					  .rm = &m,
-					  .oreg = NOREG });
-		break;
-	case 1:
-		m = pick_rm(g, size, false, true);
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0x8a + w },
-					  .nopc = 1,
-					  .regf = pick_reg(g, size, true),
-					  .rm = &m,
-					  .oreg = NOREG });
-		break;
-	case 2:
-		m = pick_rm(g, size, true, true);
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0xc6 + w },
-					  .nopc = 1,
-					  .regf = 0,
-					  .digit = true,
-					  .rm = &m,
-					  .oreg = NOREG,
-					  .imm = value(g),
-					  .nimm = imm_len(size) });
-		break;
-	case 3:
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { size == 1 ? 0xb0 : 0xb8 },
-					  .nopc = 1,
-					  .oreg = pick_reg(g, size, true),
-					  .imm = value(g),
-					  .nimm = size });
-		break;
-	default: { /* A0-A3: moffs64 */
+	if (k < 3) {
+		m = pick_rm(g, size, k != 1, true);
+		emit_form(g, &f[k], size, pick_reg(g, size, k == 1), &m, false, value(g),
+			  k == 2 ? imm_len(size) : 0);
+	} else if (k == 3) { /* B0+r / B8+r, imm */
+		emit_plain(g, size, false, 0, size == 1 ? 0xb0 : 0xb8, pick_reg(g, size, true),
+			   value(g), size);
+	} else { /* A0-A3: moffs64 */
 		uint64_t at = DIFF_MEM + rnd(g, (unsigned)DIFF_DATA_SIZE - size + 1);
 
-		emit(g, &(struct enc_op){ .size = size,
-					  .opc = { 0xa0 + w + 2 * coin(g) },
-					  .nopc = 1,
-					  .oreg = NOREG,
-					  .imm = at,
-					  .nimm = 8 });
-	}
+		emit_plain(g, size, false, 0, 0xa0 + (size > 1) + 2 * coin(g), NOREG, at, 8);
 	}
 	return true;
 }
 
 static bool f_misc(struct gen *g)
 {
-	unsigned k = rnd(g, 8);
+	/* cbw/cwde/cdqe, cwd/cdq/cqo, lahf, sahf, cmc, clc, stc: opcode, flags read and written */
+	static const struct {
+		uint8_t opc;
+		uint64_t reads, writes;
+	} f[] = {
+		{ 0x98, 0, 0 },
+		{ 0x99, 0, 0 },
+		{ 0x9f, SF | ZF | AF | PF | CF, 0 },
+		{ 0x9e, 0, SF | ZF | AF | PF | CF },
+		{ 0xf5, CF, 0 },
+		{ 0xf8, 0, CF },
+		{ 0xf9, 0, CF },
+	};
 	static const unsigned sz[] = { 2, 4, 8 };
+	unsigned k = rnd(g, 8);
 
-	switch (k) {
-	case 0: /* cbw/cwde/cdqe */
-	case 1: /* cwd/cdq/cqo */
-		emit(g, &(struct enc_op){ .size = sz[rnd(g, 3)],
-					  .opc = { 0x98 + k },
-					  .nopc = 1,
-					  .oreg = NOREG });
-		return true;
-	case 2: /* lahf */
-		if (!g->o->has_lahf || !readable(g, SF | ZF | AF | PF | CF))
-			return false;
-		emit(g, &(struct enc_op){ .size = 4, .opc = { 0x9f }, .nopc = 1, .oreg = NOREG });
-		return true;
-	case 3: /* sahf */
-		if (!g->o->has_lahf)
-			return false;
-		emit(g, &(struct enc_op){ .size = 4, .opc = { 0x9e }, .nopc = 1, .oreg = NOREG });
-		flags(g, SF | ZF | AF | PF | CF, 0);
-		return true;
-	case 4: /* cmc */
-		if (!readable(g, CF))
-			return false;
-		emit(g, &(struct enc_op){ .size = 4, .opc = { 0xf5 }, .nopc = 1, .oreg = NOREG });
-		return true;
-	default: /* clc, stc */
-		emit(g, &(struct enc_op){
-				.size = 4, .opc = { 0xf8 + (k & 1) }, .nopc = 1, .oreg = NOREG });
-		flags(g, CF, 0);
-		return true;
-	}
+	if (k == 7)
+		k = 6; /* clc and stc as often as before */
+	if ((f[k].opc == 0x9f || f[k].opc == 0x9e) && !g->o->has_lahf)
+		return false;
+	if (!readable(g, f[k].reads))
+		return false;
+	emit_plain(g, k < 2 ? sz[rnd(g, 3)] : 4, false, 0, f[k].opc, NOREG, 0, 0);
+	flags(g, f[k].writes, 0);
+	return true;
 }
 
 static bool f_string(struct gen *g)
@@ -796,19 +656,13 @@ static bool f_string(struct gen *g)
 	uint8_t pfx = rep == 0 ? 0 : rep == 1 || !cmp ? 0xf3 : 0xf2;
 
 	if (down)
-		emit(g, &(struct enc_op){ .size = 4, .opc = { 0xfd }, .nopc = 1, .oreg = NOREG });
+		emit_plain(g, 4, false, 0, 0xfd, NOREG, 0, 0); /* std */
 	mov_imm64(g, RSI, DIFF_MEM + 0x100 + rnd(g, 0xd00));
 	mov_imm64(g, RDI, DIFF_MEM + 0x100 + rnd(g, 0xd00));
-	emit(g,
-	     &(struct enc_op){
-		     .size = 4, .opc = { 0xb8 }, .nopc = 1, .oreg = RCX, .imm = count, .nimm = 4 });
-	emit(g, &(struct enc_op){ .size = size,
-				  .pfx = pfx,
-				  .opc = { opc[k] + (size > 1) },
-				  .nopc = 1,
-				  .oreg = NOREG });
+	emit_plain(g, 4, false, 0, 0xb8, RCX, count, 4);
+	emit_plain(g, size, false, pfx, opc[k] + (size > 1), NOREG, 0, 0);
 	if (down)
-		emit(g, &(struct enc_op){ .size = 4, .opc = { 0xfc }, .nopc = 1, .oreg = NOREG });
+		emit_plain(g, 4, false, 0, 0xfc, NOREG, 0, 0); /* cld */
 	if (cmp && (!pfx || count))
 		flags(g, ALL, 0);
 	return true;
@@ -816,119 +670,59 @@ static bool f_string(struct gen *g)
 
 static bool f_stack(struct gen *g)
 {
-	unsigned k = rnd(g, 6);
-	bool w16 = rnd(g, 4) == 0;
+	/* push r, pop r, push imm, push m, pop m, push r/m with a register: opcode, /digit, push?
+	 */
+	static const struct {
+		uint8_t opc, digit;
+		bool push;
+	} f[] = { { 0x50, 0, true }, { 0x58, 0, false }, { 0x68, 0, true },
+		  { 0xff, 6, true }, { 0x8f, 0, false }, { 0xff, 6, true } };
+	unsigned k = rnd(g, 6), size = rnd(g, 4) == 0 ? 2 : 8;
 	struct enc_rm m;
 
 	if (g->depth > 0x600 || g->depth < -0x600)
 		return false;
-	switch (k) {
-	case 0: /* push r */
-		emit(g, &(struct enc_op){ .size = w16 ? 2 : 8,
-					  .now = true,
-					  .opc = { 0x50 },
-					  .nopc = 1,
-					  .oreg = pick_reg(g, 8, false) });
-		g->depth += w16 ? 2 : 8;
-		break;
-	case 1: /* pop r */
-		emit(g, &(struct enc_op){ .size = w16 ? 2 : 8,
-					  .now = true,
-					  .opc = { 0x58 },
-					  .nopc = 1,
-					  .oreg = pick_reg(g, 8, true) });
-		g->depth -= w16 ? 2 : 8;
-		break;
-	case 2: { /* push imm8 / imm32 (imm16 with 66) */
+	if (k < 2) {
+		emit_plain(g, size, true, 0, f[k].opc, pick_reg(g, 8, k == 1), 0, 0);
+	} else if (k == 2) { /* push imm8 / imm32 (imm16 with 66) */
 		bool ib = coin(g);
 
-		emit(g, &(struct enc_op){ .size = w16 ? 2 : 8,
-					  .now = true,
-					  .opc = { ib ? 0x6a : 0x68 },
-					  .nopc = 1,
-					  .oreg = NOREG,
-					  .imm = value(g),
-					  .nimm = ib	? 1
-						  : w16 ? 2
-							: 4 });
-		g->depth += w16 ? 2 : 8;
-		break;
+		emit_plain(g, size, true, 0, ib ? 0x6a : 0x68, NOREG, value(g),
+			   ib	       ? 1
+			   : size == 2 ? 2
+				       : 4);
+	} else {
+		m = k == 5 ? rm_reg(pick_reg(g, 8, false)) : rm_mem(g, size);
+		emit_form(g, &(struct form){ f[k].opc, (int8_t)f[k].digit, 0, NOW }, size, 0, &m,
+			  false, 0, 0);
 	}
-	case 3: /* push m */
-		m = rm_mem(g, w16 ? 2 : 8);
-		emit(g, &(struct enc_op){ .size = w16 ? 2 : 8,
-					  .now = true,
-					  .opc = { 0xff },
-					  .nopc = 1,
-					  .regf = 6,
-					  .digit = true,
-					  .rm = &m,
-					  .oreg = NOREG });
-		g->depth += w16 ? 2 : 8;
-		break;
-	case 4: /* pop m */
-		m = rm_mem(g, w16 ? 2 : 8);
-		emit(g, &(struct enc_op){ .size = w16 ? 2 : 8,
-					  .now = true,
-					  .opc = { 0x8f },
-					  .nopc = 1,
-					  .regf = 0,
-					  .digit = true,
-					  .rm = &m,
-					  .oreg = NOREG });
-		g->depth -= w16 ? 2 : 8;
-		break;
-	default: /* push r/m with a register, FF /6 */
-		m = rm_reg(pick_reg(g, 8, false));
-		emit(g, &(struct enc_op){ .size = w16 ? 2 : 8,
-					  .now = true,
-					  .opc = { 0xff },
-					  .nopc = 1,
-					  .regf = 6,
-					  .digit = true,
-					  .rm = &m,
-					  .oreg = NOREG });
-		g->depth += w16 ? 2 : 8;
-	}
+	g->depth += f[k].push ? (int)size : -(int)size;
 	return true;
 }
 
 static bool f_nop(struct gen *g)
 {
 	struct enc_rm m = { .mem = true, .index = NOREG };
+	unsigned k = rnd(g, 4);
 
-	switch (rnd(g, 4)) {
-	case 0:
-		emit(g, &(struct enc_op){ .size = 4, .opc = { 0x90 }, .nopc = 1, .oreg = NOREG });
-		break;
-	case 1:
-		emit(g, &(struct enc_op){ .size = 2, .opc = { 0x90 }, .nopc = 1, .oreg = NOREG });
-		break;
-	case 2: /* pause */
-		emit(g,
-		     &(struct enc_op){
-			     .size = 4, .pfx = 0xf3, .opc = { 0x90 }, .nopc = 1, .oreg = NOREG });
-		break;
-	default: /* 0F 1F /0 with any address: nothing is accessed */
-		do {
-			m.base = (uint8_t)rnd(g, 16);
-		} while (m.base == RSP);
-		m.disp = (int32_t)diff_rand(g->rng);
-		emit(g, &(struct enc_op){ .size = coin(g) ? 2 : 4,
-					  .opc = { 0x0f, 0x1f },
-					  .nopc = 2,
-					  .regf = 0,
-					  .digit = true,
-					  .rm = &m,
-					  .oreg = NOREG });
+	if (k < 3) { /* nop, 66 nop, pause */
+		emit_plain(g, k == 1 ? 2 : 4, false, k == 2 ? 0xf3 : 0, 0x90, NOREG, 0, 0);
+		return true;
 	}
+	/* 0F 1F /0 with any address: nothing is accessed */
+	do {
+		m.base = (uint8_t)rnd(g, 16);
+	} while (m.base == RSP);
+	m.disp = (int32_t)diff_rand(g->rng);
+	emit_form(g, &(struct form){ 0x0f1f, 0, 0, 0 }, coin(g) ? 2 : 4, 0, &m, false, 0, 0);
 	return true;
 }
 
 static bool (*const forms[])(struct gen *g) = {
-	f_alu,	  f_alu,   f_alu,  f_unary, f_shift, f_shift,	   f_shxd,   f_mul,   f_div, f_bt,
-	f_scan,	  f_bswap, f_xchg, f_cond,  f_cond,  f_movx,	   f_movsxd, f_lea,   f_mov, f_misc,
-	f_string, f_stack, f_nop,  gen_sse, gen_sse, gen_sse_move, gen_x87,  gen_x87,
+	f_alu,	  f_alu,	f_alu,	 f_unary, f_shift,  f_shift, f_shxd, f_mul,
+	f_div,	  f_bt,		f_scan,	 f_bswap, f_xchg,   f_cond,  f_cond, f_movx,
+	f_movsxd, f_lea,	f_mov,	 f_misc,  f_string, f_stack, f_nop,  gen_sse,
+	gen_sse,  gen_sse_move, gen_x87, gen_x87, gen_mmx,
 };
 
 /* --- disassembly and exclusions --- */
@@ -992,6 +786,7 @@ int diff_gen(struct diff_seq *s, uint64_t *rng, const struct diff_gen_opts *o)
 	s->init.gpr[RSP] = DIFF_STACK_TOP;
 	s->init.rflags = 0x202 | (diff_rand(rng) & DIFF_ARITH);
 	gen_sse_init(&g);
+	gen_mmx_init(&g);
 
 	for (unsigned k = 0; k < o->seq_len;) {
 		struct gen save = g;

@@ -17,12 +17,8 @@
 
 enum { M4 = 4, M8 = 8, M16 = 16, M16U = 17 /* 16 bytes, no alignment needed */ };
 
-struct sse_op {
-	uint8_t p66, pfx, opc, msize;
-};
-
 /* xmm, xmm/m: 0F opc with 66/F3/F2. */
-static const struct sse_op arith[] = {
+static const struct gen_simd arith[] = {
 	/* add mul sub min div max, ps ss pd sd */
 	{ 0, 0, 0x58, M16 },
 	{ 0, 0xf3, 0x58, M4 },
@@ -152,11 +148,6 @@ static const struct sse_op arith[] = {
 	{ 0, 0xf2, 0x12, M8 },
 };
 
-static struct enc_rm xmm_rm(unsigned x)
-{
-	return (struct enc_rm){ .reg = (uint8_t)x, .base = ENC_NOREG, .index = ENC_NOREG };
-}
-
 /* [ptr + disp] for size bytes in the data page; aligned to 16 for an aligned 16-byte operand. */
 struct enc_rm gen_mem_rm(struct gen *g, unsigned msize)
 {
@@ -173,11 +164,11 @@ struct enc_rm gen_mem_rm(struct gen *g, unsigned msize)
 
 static struct enc_rm src_rm(struct gen *g, unsigned msize)
 {
-	return gen_rnd(g, 3) == 0 ? gen_mem_rm(g, msize) : xmm_rm(gen_rnd(g, 16));
+	return gen_rnd(g, 3) == 0 ? gen_mem_rm(g, msize) : gen_rm_reg(gen_rnd(g, 16));
 }
 
-static void sse(struct gen *g, const struct sse_op *o, unsigned regf, bool digit,
-		const struct enc_rm *rm, unsigned size, uint64_t imm, unsigned nimm)
+void gen_simd_emit(struct gen *g, const struct gen_simd *o, unsigned regf, bool digit,
+		   const struct enc_rm *rm, unsigned size, uint64_t imm, unsigned nimm)
 {
 	gen_emit(g, &(struct enc_op){ .size = size,
 				      .p66 = o->p66,
@@ -200,60 +191,57 @@ bool gen_sse(struct gen *g)
 
 	switch (k) {
 	case 0: { /* cmpps/cmpss/cmppd/cmpsd with a predicate 0..7 */
-		static const struct sse_op cmp[] = { { 0, 0, 0xc2, M16 },
-						     { 0, 0xf3, 0xc2, M4 },
-						     { 1, 0, 0xc2, M16 },
-						     { 0, 0xf2, 0xc2, M8 } };
-		const struct sse_op *o = &cmp[gen_rnd(g, 4)];
+		static const struct gen_simd cmp[] = { { 0, 0, 0xc2, M16 },
+						       { 0, 0xf3, 0xc2, M4 },
+						       { 1, 0, 0xc2, M16 },
+						       { 0, 0xf2, 0xc2, M8 } };
+		const struct gen_simd *o = &cmp[gen_rnd(g, 4)];
 
 		m = src_rm(g, o->msize);
-		sse(g, o, gen_rnd(g, 16), false, &m, 4, gen_rnd(g, 8), 1);
+		gen_simd_emit(g, o, gen_rnd(g, 16), false, &m, 4, gen_rnd(g, 8), 1);
 		return true;
 	}
 	case 1: { /* comiss ucomiss comisd ucomisd: ZF PF CF, OF SF AF cleared */
-		static const struct sse_op cmp[] = { { 0, 0, 0x2f, M4 },
-						     { 0, 0, 0x2e, M4 },
-						     { 1, 0, 0x2f, M8 },
-						     { 1, 0, 0x2e, M8 } };
-		const struct sse_op *o = &cmp[gen_rnd(g, 4)];
+		static const struct gen_simd cmp[] = { { 0, 0, 0x2f, M4 },
+						       { 0, 0, 0x2e, M4 },
+						       { 1, 0, 0x2f, M8 },
+						       { 1, 0, 0x2e, M8 } };
+		const struct gen_simd *o = &cmp[gen_rnd(g, 4)];
 
 		m = src_rm(g, o->msize);
-		sse(g, o, gen_rnd(g, 16), false, &m, 4, 0, 0);
+		gen_simd_emit(g, o, gen_rnd(g, 16), false, &m, 4, 0, 0);
 		gen_flags(g, DIFF_ARITH, 0);
 		return true;
 	}
 	case 2: { /* cvtsi2ss/sd xmm, r/m32|64 */
-		struct sse_op o = { 0, gen_rnd(g, 2) ? 0xf3 : 0xf2, 0x2a, M4 };
+		struct gen_simd o = { 0, gen_rnd(g, 2) ? 0xf3 : 0xf2, 0x2a, M4 };
 		unsigned size = gen_rnd(g, 2) ? 8 : 4;
 
-		m = gen_rnd(g, 3) == 0
-			    ? gen_mem_rm(g, size)
-			    : (struct enc_rm){ .reg = (uint8_t)gen_pick_reg(g, size, false),
-					       .base = ENC_NOREG,
-					       .index = ENC_NOREG };
-		sse(g, &o, gen_rnd(g, 16), false, &m, size, 0, 0);
+		m = gen_rnd(g, 3) == 0 ? gen_mem_rm(g, size)
+				       : gen_rm_reg(gen_pick_reg(g, size, false));
+		gen_simd_emit(g, &o, gen_rnd(g, 16), false, &m, size, 0, 0);
 		return true;
 	}
 	case 3: { /* cvt(t)ss2si, cvt(t)sd2si r32|64, xmm/m */
 		bool sd = gen_rnd(g, 2);
-		struct sse_op o = { 0, sd ? 0xf2 : 0xf3, gen_rnd(g, 2) ? 0x2c : 0x2d,
-				    sd ? M8 : M4 };
+		struct gen_simd o = { 0, sd ? 0xf2 : 0xf3, gen_rnd(g, 2) ? 0x2c : 0x2d,
+				      sd ? M8 : M4 };
 		unsigned size = gen_rnd(g, 2) ? 8 : 4;
 
 		m = src_rm(g, o.msize);
-		sse(g, &o, gen_pick_reg(g, size, true), false, &m, size, 0, 0);
+		gen_simd_emit(g, &o, gen_pick_reg(g, size, true), false, &m, size, 0, 0);
 		return true;
 	}
 	case 4: { /* shuffles with imm8 */
-		static const struct sse_op sh[] = { { 1, 0, 0x70, M16 },
-						    { 0, 0xf2, 0x70, M16 },
-						    { 0, 0xf3, 0x70, M16 },
-						    { 0, 0, 0xc6, M16 },
-						    { 1, 0, 0xc6, M16 } };
-		const struct sse_op *o = &sh[gen_rnd(g, 5)];
+		static const struct gen_simd sh[] = { { 1, 0, 0x70, M16 },
+						      { 0, 0xf2, 0x70, M16 },
+						      { 0, 0xf3, 0x70, M16 },
+						      { 0, 0, 0xc6, M16 },
+						      { 1, 0, 0xc6, M16 } };
+		const struct gen_simd *o = &sh[gen_rnd(g, 5)];
 
 		m = src_rm(g, o->msize);
-		sse(g, o, gen_rnd(g, 16), false, &m, 4, gen_rnd(g, 256), 1);
+		gen_simd_emit(g, o, gen_rnd(g, 16), false, &m, 4, gen_rnd(g, 256), 1);
 		return true;
 	}
 	case 5: { /* shifts by imm8: 66 0F 71-73 /digit */
@@ -262,42 +250,40 @@ bool gen_sse(struct gen *g)
 						     { 0x73, 2 }, { 0x73, 3 }, { 0x73, 6 },
 						     { 0x73, 7 } };
 		const uint8_t *od = op_dig[gen_rnd(g, 10)];
-		struct sse_op o = { 1, 0, od[0], M16 };
+		struct gen_simd o = { 1, 0, od[0], M16 };
 		unsigned count = gen_rnd(g, 4) == 0 ? gen_rnd(g, 256) : gen_rnd(g, 70);
 
-		m = xmm_rm(gen_rnd(g, 16));
-		sse(g, &o, od[1], true, &m, 4, count, 1);
+		m = gen_rm_reg(gen_rnd(g, 16));
+		gen_simd_emit(g, &o, od[1], true, &m, 4, count, 1);
 		return true;
 	}
 	case 6: { /* pextrw, pinsrw, pmovmskb, movmskps/pd: general registers */
 		unsigned w = gen_rnd(g, 5);
 
 		if (w == 0) {
-			struct sse_op o = { 1, 0, 0xc5, M16 };
-			m = xmm_rm(gen_rnd(g, 16));
-			sse(g, &o, gen_pick_reg(g, 4, true), false, &m, 4, gen_rnd(g, 256), 1);
+			struct gen_simd o = { 1, 0, 0xc5, M16 };
+			m = gen_rm_reg(gen_rnd(g, 16));
+			gen_simd_emit(g, &o, gen_pick_reg(g, 4, true), false, &m, 4,
+				      gen_rnd(g, 256), 1);
 		} else if (w == 1) {
-			struct sse_op o = { 1, 0, 0xc4, M4 };
-			m = gen_rnd(g, 3) == 0
-				    ? gen_mem_rm(g, 2)
-				    : (struct enc_rm){ .reg = (uint8_t)gen_pick_reg(g, 4, false),
-						       .base = ENC_NOREG,
-						       .index = ENC_NOREG };
-			sse(g, &o, gen_rnd(g, 16), false, &m, 4, gen_rnd(g, 256), 1);
+			struct gen_simd o = { 1, 0, 0xc4, M4 };
+			m = gen_rnd(g, 3) == 0 ? gen_mem_rm(g, 2)
+					       : gen_rm_reg(gen_pick_reg(g, 4, false));
+			gen_simd_emit(g, &o, gen_rnd(g, 16), false, &m, 4, gen_rnd(g, 256), 1);
 		} else {
-			static const struct sse_op mk[] = { { 1, 0, 0xd7, M16 },
-							    { 0, 0, 0x50, M16 },
-							    { 1, 0, 0x50, M16 } };
-			m = xmm_rm(gen_rnd(g, 16));
-			sse(g, &mk[w - 2], gen_pick_reg(g, 4, true), false, &m, 4, 0, 0);
+			static const struct gen_simd mk[] = { { 1, 0, 0xd7, M16 },
+							      { 0, 0, 0x50, M16 },
+							      { 1, 0, 0x50, M16 } };
+			m = gen_rm_reg(gen_rnd(g, 16));
+			gen_simd_emit(g, &mk[w - 2], gen_pick_reg(g, 4, true), false, &m, 4, 0, 0);
 		}
 		return true;
 	}
 	default: {
-		const struct sse_op *o = &arith[gen_rnd(g, sizeof(arith) / sizeof(arith[0]))];
+		const struct gen_simd *o = &arith[gen_rnd(g, sizeof(arith) / sizeof(arith[0]))];
 
 		m = src_rm(g, o->msize);
-		sse(g, o, gen_rnd(g, 16), false, &m, 4, 0, 0);
+		gen_simd_emit(g, o, gen_rnd(g, 16), false, &m, 4, 0, 0);
 		return true;
 	}
 	}
@@ -334,14 +320,11 @@ bool gen_sse_move(struct gen *g)
 		/* movd/movq between an XMM register and r/m32|64: 66 (REX.W) 0F 6E / 7E */
 		bool to_xmm = k == sizeof(mv) / sizeof(mv[0]);
 		unsigned size = gen_rnd(g, 2) ? 8 : 4;
-		struct sse_op o = { 1, 0, to_xmm ? 0x6e : 0x7e, M4 };
+		struct gen_simd o = { 1, 0, to_xmm ? 0x6e : 0x7e, M4 };
 
-		m = gen_rnd(g, 3) == 0
-			    ? gen_mem_rm(g, size)
-			    : (struct enc_rm){ .reg = (uint8_t)gen_pick_reg(g, size, !to_xmm),
-					       .base = ENC_NOREG,
-					       .index = ENC_NOREG };
-		sse(g, &o, gen_rnd(g, 16), false, &m, size, 0, 0);
+		m = gen_rnd(g, 3) == 0 ? gen_mem_rm(g, size)
+				       : gen_rm_reg(gen_pick_reg(g, size, !to_xmm));
+		gen_simd_emit(g, &o, gen_rnd(g, 16), false, &m, size, 0, 0);
 		return true;
 	}
 	bool store = mv[k].load == 0 || (mv[k].store && gen_rnd(g, 2));
@@ -351,10 +334,11 @@ bool gen_sse_move(struct gen *g)
 	 * movhlps/movlhps.
 	 */
 	bool mem_only = (k >= 10 && k <= 13 && (store || mv[k].p66)) || k >= 14;
-	struct sse_op o = { mv[k].p66, mv[k].pfx, store ? mv[k].store : mv[k].load, mv[k].msize };
+	struct gen_simd o = { mv[k].p66, mv[k].pfx, store ? mv[k].store : mv[k].load, mv[k].msize };
 
-	m = mem_only || gen_rnd(g, 3) == 0 ? gen_mem_rm(g, mv[k].msize) : xmm_rm(gen_rnd(g, 16));
-	sse(g, &o, gen_rnd(g, 16), false, &m, 4, 0, 0);
+	m = mem_only || gen_rnd(g, 3) == 0 ? gen_mem_rm(g, mv[k].msize)
+					   : gen_rm_reg(gen_rnd(g, 16));
+	gen_simd_emit(g, &o, gen_rnd(g, 16), false, &m, 4, 0, 0);
 	return true;
 }
 

@@ -181,6 +181,8 @@ int diff_native_run(const struct diff_seq *s, struct diff_regs *out, uint8_t *me
 	*(uint16_t *)(BLK->guest_fx + FX_FCW) = 0x37f;
 	memcpy(BLK->guest_fx + FX_MXCSR, &s->init.mxcsr, 4);
 	memcpy(BLK->guest_fx + FX_XMM, s->init.xmm, sizeof(s->init.xmm));
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(BLK->guest_fx + 32 + 16 * k, s->init.st[k], 10);
 
 	native_active = 1;
 	sig = sigsetjmp(native_jmp, 1);

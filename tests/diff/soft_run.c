@@ -276,6 +276,8 @@ int diff_soft_run(struct diff_soft *d, const struct diff_seq *s, uint64_t rip,
 	soft_fpu_reset(&c->fpu);
 	memcpy(c->fpu.fx.xmm, s->init.xmm, sizeof(s->init.xmm));
 	c->fpu.fx.mxcsr = s->init.mxcsr;
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(&c->fpu.fx.st[k], s->init.st[k], 10);
 	c->rip = c->next_rip = rip;
 	c->intr_shadow = 0;
 	/* the sequence's pages may have been rewritten: forget what was cached */

@@ -68,7 +68,7 @@ static const ZydisDecoder *decoder_for(unsigned mode)
 
 /* --- registers --- */
 
-enum { RC_GPR, RC_SEG, RC_CR, RC_DR, RC_X87, RC_XMM, RC_OTHER };
+enum { RC_GPR, RC_SEG, RC_CR, RC_DR, RC_X87, RC_XMM, RC_MMX, RC_OTHER };
 
 static uint8_t map_reg(ZydisRegister r, int *cls)
 {
@@ -105,6 +105,10 @@ static uint8_t map_reg(ZydisRegister r, int *cls)
 		*cls = RC_XMM;
 		return r - ZYDIS_REGISTER_XMM0;
 	}
+	if (r >= ZYDIS_REGISTER_MM0 && r <= ZYDIS_REGISTER_MM7) {
+		*cls = RC_MMX;
+		return r - ZYDIS_REGISTER_MM0;
+	}
 	*cls = RC_OTHER;
 	return SOFT_NOREG;
 }
@@ -121,8 +125,9 @@ struct dops {
 	uint8_t cls[4];	  /* RC_* of a register operand (RC_GPR for others) */
 	bool moffs;	  /* A0-A3 absolute offset (in imm) */
 	bool sysreg;	  /* a segment, control or debug register operand */
-	bool other;	  /* a register the soft CPU does not execute on (MMX, YMM, ...) */
+	bool other;	  /* a register the soft CPU does not execute on (YMM, ...) */
 	bool xmm;	  /* an XMM register operand */
+	bool mmx;	  /* an MMX register operand */
 	uint8_t msize;	  /* size of the memory operand in bytes (16 for m128) */
 	unsigned nimm;
 };
@@ -165,6 +170,8 @@ static void fill_operands(const ZydisDecodedInstruction *zi, const ZydisDecodedO
 				d->other = true;
 			else if (cls == RC_XMM)
 				d->xmm = true;
+			else if (cls == RC_MMX)
+				d->mmx = true;
 			switch (o->encoding) {
 			case ZYDIS_OPERAND_ENCODING_MODRM_REG:
 				i->reg = r;
@@ -961,6 +968,21 @@ static int pick_fpu(const ZydisDecodedInstruction *zi, struct soft_insn *i, cons
 	}
 }
 
+/* MMX and the SSE/SSE2 forms on MMX registers (mmx.c; op: its table index). */
+static int pick_mmx(const ZydisDecodedInstruction *zi, struct soft_insn *i, const struct dops *d)
+{
+	int k = soft_mmx_index(zi->mnemonic);
+
+	if (k < 0 || zi->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY)
+		return EXEC(ud), 0;
+	i->op = (uint8_t)k;
+	i->osz2 = d->msize;
+	i->imm2 = (uint16_t)((d->kind[0] == K_E ? 1 : 0) | (rm_is_gpr(i, d) ? 2 : 0));
+	if (zi->mnemonic == ZYDIS_MNEMONIC_MASKMOVQ)
+		i->seg = string_seg(zi);
+	return EXEC(mmx), 0;
+}
+
 static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const struct dops *d)
 {
 	ZydisMnemonic m = zi->mnemonic;
@@ -1007,6 +1029,9 @@ static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const st
 		i->exec = soft_op_mfence;
 		return 0;
 	}
+	if (d->mmx || m == ZYDIS_MNEMONIC_EMMS || m == ZYDIS_MNEMONIC_CVTPI2PS ||
+	    m == ZYDIS_MNEMONIC_CVTPI2PD)
+		return pick_mmx(zi, i, d);
 	if (d->other) {
 		i->exec = soft_op_ud;
 		return 0;
@@ -1024,7 +1049,7 @@ static int pick(const ZydisDecodedInstruction *zi, struct soft_insn *i, const st
 	ret = pick_general(zi, i, d);
 	if (ret != -ENOENT)
 		return ret;
-	/* MMX, SSE3 and later, AVX and the rest: not executed by the soft CPU. */
+	/* SSSE3 and later, AVX and the rest: not executed by the soft CPU. */
 	i->exec = soft_op_ud;
 	return 0;
 }

@@ -27,7 +27,7 @@
  * int/int3/into/int1/iret, far jmp/call/ret, segment loads and stores,
  * lar/lsl/verr/verw/arpl/bound, ud0/ud1/ud2, ...) get soft_exec_system with
  * SOFT_I_UNSAFE (and SOFT_I_BRANCH when they transfer control). Instructions
- * the soft CPU does not implement (x87, SSE, AVX, ...) get soft_op_ud.
+ * the soft CPU does not implement (SSSE3 and later, AVX, ...) get soft_op_ud.
  *
  * Fields for system instructions: reg holds the ModRM.reg register (a CR/DR
  * number, a segment register S_*, or a GPR); rm or the memory fields the r/m

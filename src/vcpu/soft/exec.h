@@ -238,5 +238,9 @@ SOFT_OP(sse_cvt_from_int);
 SOFT_OP(sse_cvt_to_int);
 SOFT_OP(sse_mov);
 SOFT_OP(sse_imm);
+void soft_sse_run_arith(struct soft_cpu *c, unsigned mnemonic, uint8_t *d, const uint8_t *s);
+/* mmx.c: op is the index soft_mmx_index gives (or -1) */
+int soft_mmx_index(unsigned mnemonic);
+SOFT_OP(mmx);
 
 #endif

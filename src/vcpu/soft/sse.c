@@ -214,6 +214,18 @@ static void run_host(struct soft_cpu *c, sse_fn fn, struct sse_io *io)
 	c->fpu.fx.mxcsr = g | fl;
 }
 
+/* mmx.c's cvt*pi*: the xmm form of a conversion on d (16 bytes) and s, as sse_arith runs it. */
+void soft_sse_run_arith(struct soft_cpu *c, unsigned mnemonic, uint8_t *d, const uint8_t *s)
+{
+	struct sse_io io;
+
+	memcpy(io.d, d, 16);
+	memcpy(io.s, s, 16);
+	io.g = 0;
+	run_host(c, arith_fn[soft_sse_arith_index(mnemonic)], &io);
+	memcpy(d, io.d, 16);
+}
+
 SOFT_OP(sse_arith)
 {
 	struct sse_io io;

@@ -2,8 +2,8 @@
 /*
  * The x87/SSE state of the soft accelerator through accel.h: its reset values, a set_fpu /
  * get_fpu round trip, and what real-mode guest code (x87 pushes and arithmetic, an SSE addps on
- * registers the VMM set) leaves in struct kvm_fpu. This is what snapshots and a later move to
- * KVM read.
+ * registers the VMM set) leaves in struct kvm_fpu, and how MMX instructions and emms change
+ * the x87 registers they alias. This is what snapshots and a later move to KVM read.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -174,6 +174,131 @@ START_TEST(test_guest_x87_and_sse_results_show_in_get_fpu)
 }
 END_TEST
 
+/* Runs code to its hlt with EAX set; the state as get_fpu reads it. */
+static void run_with_eax(const uint8_t *code, unsigned len, uint32_t eax, struct kvm_fpu *f)
+{
+	struct vm v;
+	struct kvm_regs r;
+	struct accel_exit *e;
+
+	start(&v, code, len);
+	ck_assert_int_eq(accel_soft_ops.get_regs(v.cpu, &r), 0);
+	r.rax = eax;
+	ck_assert_int_eq(accel_soft_ops.set_regs(v.cpu, &r), 0);
+	ck_assert_int_eq(accel_soft_ops.vcpu_run(v.cpu, &e), 0);
+	ck_assert_int_eq(e->reason, ACCEL_EXIT_HLT);
+	ck_assert_int_eq(accel_soft_ops.get_fpu(v.cpu, f), 0);
+	stop(&v);
+}
+
+static const uint8_t one80[10] = { 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f };
+
+/* SDM Vol.1 Table 9-2: an MMX write sets TOP 0, every tag valid, MMn = Rn, bits 79:64 all 1s. */
+START_TEST(test_mmx_write_resets_top_tags_all_valid_exponent_all_ones)
+{
+	static const uint8_t code[] = {
+		0xdb, 0xe3,	  /* fninit */
+		0xd9, 0xe8,	  /* fld1: R7 */
+		0xd9, 0xe8,	  /* fld1: R6 */
+		0xd9, 0xe8,	  /* fld1: R5, TOP 5 */
+		0x0f, 0x6e, 0xd0, /* movd mm2, eax */
+		0xf4,		  /* hlt */
+	};
+	static const uint8_t mm2[10] = { 0x78, 0x56, 0x34, 0x12, 0, 0, 0, 0, 0xff, 0xff };
+	struct kvm_fpu f;
+
+	run_with_eax(code, sizeof(code), 0x12345678, &f);
+	ck_assert_uint_eq((f.fsw >> 11) & 7, 0);
+	ck_assert_uint_eq(f.fsw & ~0x3800u, 0); /* nothing else in FSW changes */
+	ck_assert_uint_eq(f.ftwx, 0xff);
+	/* with TOP 0, ST(n) is Rn: MM2 in fpr[2], the three pushes unchanged in R5-R7 */
+	ck_assert_mem_eq(f.fpr[2], mm2, 10);
+	for (unsigned k = 5; k < 8; k++)
+		ck_assert_mem_eq(f.fpr[k], one80, 10);
+}
+END_TEST
+
+/* emms empties every tag and keeps the contents: a push after it does not overflow. */
+START_TEST(test_emms_empties_tags_so_a_push_does_not_overflow)
+{
+	static const uint8_t code[] = {
+		0x0f, 0x6e, 0xc8, /* movd mm1, eax: every tag valid */
+		0x0f, 0x77,	  /* emms */
+		0xd9, 0xe8,	  /* fld1: R7, TOP 7 */
+		0xf4,		  /* hlt */
+	};
+	static const uint8_t mm1[10] = { 0xef, 0xbe, 0xad, 0xde, 0, 0, 0, 0, 0xff, 0xff };
+	struct kvm_fpu f;
+
+	run_with_eax(code, sizeof(code), 0xdeadbeef, &f);
+	ck_assert_uint_eq((f.fsw >> 11) & 7, 7);
+	ck_assert_uint_eq(f.fsw & 0x41u /* IE, SF */, 0); /* no stack overflow */
+	ck_assert_uint_eq(f.ftwx, 0x80);
+	ck_assert_mem_eq(f.fpr[0], one80, 10); /* ST(0) = R7 */
+	ck_assert_mem_eq(f.fpr[2], mm1, 10);   /* ST(2) = R1 = MM1, kept by emms */
+}
+END_TEST
+
+/* The real-mode IVT entry for vector n -> 0:at, where a hlt waits. */
+static void handler_at(uint8_t *ram, unsigned n, uint16_t at)
+{
+	ram[4 * n] = (uint8_t)at;
+	ram[4 * n + 1] = (uint8_t)(at >> 8);
+	ram[4 * n + 2] = ram[4 * n + 3] = 0;
+	ram[at] = 0xf4;
+}
+
+/*
+ * SDM Vol.2 MOVD/MOVQ "Exceptions": #UD with CR0.EM, #NM with CR0.TS, #MF
+ * for a pending unmasked x87 exception (CR0.NE = 1); a faulting instruction
+ * leaves the tags alone.
+ */
+START_TEST(test_mmx_raises_ud_with_em_nm_with_ts_mf_when_x87_exception_pending)
+{
+	static const uint8_t code[] = {
+		0x0f, 0x6e, 0xc0, /* movd mm0, eax */
+		0xf4,		  /* hlt */
+	};
+	static const struct {
+		uint64_t cr0;
+		bool pending; /* IE set and unmasked */
+		uint64_t rip; /* after the hlt of the handler that ran */
+	} c[] = { { 1u << 2, false, 0x2001 },
+		  { 1u << 3, false, 0x3001 },
+		  { 1u << 5, true, 0x4001 },
+		  { 1u << 5, false, CODE + 4 } };
+
+	for (unsigned k = 0; k < 4; k++) {
+		struct vm v;
+		struct kvm_sregs s;
+		struct kvm_regs r;
+		struct kvm_fpu f;
+		struct accel_exit *e;
+
+		start(&v, code, sizeof(code));
+		handler_at(v.ram, 6, 0x2000);
+		handler_at(v.ram, 7, 0x3000);
+		handler_at(v.ram, 16, 0x4000);
+		ck_assert_int_eq(accel_soft_ops.get_fpu(v.cpu, &f), 0);
+		if (c[k].pending) {
+			f.fcw = 0x37e;
+			f.fsw = 0x0001;
+		}
+		ck_assert_int_eq(accel_soft_ops.set_fpu(v.cpu, &f), 0);
+		ck_assert_int_eq(accel_soft_ops.get_sregs(v.cpu, &s), 0);
+		s.cr0 |= c[k].cr0;
+		ck_assert_int_eq(accel_soft_ops.set_sregs(v.cpu, &s), 0);
+		ck_assert_int_eq(accel_soft_ops.vcpu_run(v.cpu, &e), 0);
+		ck_assert_int_eq(e->reason, ACCEL_EXIT_HLT);
+		ck_assert_int_eq(accel_soft_ops.get_regs(v.cpu, &r), 0);
+		ck_assert_uint_eq(r.rip, c[k].rip);
+		ck_assert_int_eq(accel_soft_ops.get_fpu(v.cpu, &f), 0);
+		ck_assert_uint_eq(f.ftwx, c[k].rip == CODE + 4 ? 0xff : 0);
+		stop(&v);
+	}
+}
+END_TEST
+
 static Suite *fpu_suite(void)
 {
 	Suite *s = suite_create("soft_fpu");
@@ -182,6 +307,9 @@ static Suite *fpu_suite(void)
 	tcase_add_test(t, test_fpu_reset_state_is_the_sdm_one);
 	tcase_add_test(t, test_fpu_set_then_get_returns_the_state);
 	tcase_add_test(t, test_guest_x87_and_sse_results_show_in_get_fpu);
+	tcase_add_test(t, test_mmx_write_resets_top_tags_all_valid_exponent_all_ones);
+	tcase_add_test(t, test_emms_empties_tags_so_a_push_does_not_overflow);
+	tcase_add_test(t, test_mmx_raises_ud_with_em_nm_with_ts_mf_when_x87_exception_pending);
 	suite_add_tcase(s, t);
 	return s;
 }
