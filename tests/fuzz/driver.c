@@ -31,7 +31,8 @@ static int feed_file(const char *path)
 		g_error_free(err);
 		return -1;
 	}
-	/* Exactly len bytes, without the NUL g_file_get_contents adds: a sanitizer sees overreads. */
+	/* Exactly len bytes, without the NUL g_file_get_contents adds: a sanitizer sees overreads.
+	 */
 	copy = g_memdup2(buf, len);
 	g_free(buf);
 	LLVMFuzzerTestOneInput(copy, len);
