@@ -6,6 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * s as a message may quote it: a message is one line, so control characters (a newline from a
+ * config file's "\n" escape or the command line), quotes and backslashes come out as C escapes.
+ * Bytes from 0x80 up stay, for UTF-8 names. The caller frees it.
+ */
+static char *msg_quote(const char *s)
+{
+	char keep[129];
+
+	for (unsigned i = 0; i < 128; i++)
+		keep[i] = (char)(0x80 + i);
+	keep[128] = 0;
+	return g_strescape(s, keep);
+}
+
 GQuark cove_error_quark(void)
 {
 	return g_quark_from_static_string("cove-error-quark");
@@ -74,16 +89,24 @@ bool config_parse_size(const char *s, uint64_t *out, GError **err)
 		case 'T':
 			shift = 40;
 			break;
-		default:
-			g_set_error(err, COVE_ERROR, 0, "unknown size suffix '%c' (use K, M, G or T)",
-				    *p);
+		default: {
+			char c[2] = { *p, 0 }, *q = msg_quote(c);
+
+			g_set_error(err, COVE_ERROR, 0,
+				    "unknown size suffix '%s' (use K, M, G or T)", q);
+			g_free(q);
 			return false;
+		}
 		}
 		p++;
 		if (!g_ascii_strcasecmp(p, "iB") || !g_ascii_strcasecmp(p, "B"))
 			p += strlen(p);
 		if (*p) {
-			g_set_error(err, COVE_ERROR, 0, "unexpected '%s' after the size (use e.g. 256M)", p);
+			char *q = msg_quote(p);
+
+			g_set_error(err, COVE_ERROR, 0,
+				    "unexpected '%s' after the size (use e.g. 256M)", q);
+			g_free(q);
 			return false;
 		}
 	}
@@ -131,8 +154,11 @@ bool config_parse_disk(const char *s, struct cove_disk_cfg *out, GError **err)
 		const char *opt = comma + 1;
 
 		if (strcmp(opt, "readonly") && strcmp(opt, "ro")) {
-			g_set_error(err, COVE_ERROR, 0, "unknown disk option '%s' (only 'readonly')",
-				    opt);
+			char *q = msg_quote(opt);
+
+			g_set_error(err, COVE_ERROR, 0,
+				    "unknown disk option '%s' (only 'readonly')", q);
+			g_free(q);
 			return false;
 		}
 		out->readonly = true;
@@ -304,11 +330,18 @@ static bool apply_key(struct cove_config *c, const char *dir, const char *key, c
 	} else if (!strcmp(key, "deterministic")) {
 		ok = parse_bool(value, &c->deterministic, &e);
 	} else {
-		g_set_error(err, COVE_ERROR, 0, "unknown key '%s' in [vm]", key);
+		char *q = msg_quote(key);
+
+		g_set_error(err, COVE_ERROR, 0, "unknown key '%s' in [vm]", q);
+		g_free(q);
 		return false;
 	}
-	if (!ok)
-		g_set_error(err, COVE_ERROR, 0, "%s = %s: %s", key, value, e->message);
+	if (!ok) {
+		char *q = msg_quote(value);
+
+		g_set_error(err, COVE_ERROR, 0, "%s = %s: %s", key, q, e->message);
+		g_free(q);
+	}
 	g_clear_error(&e);
 	return ok;
 }
@@ -416,8 +449,11 @@ bool config_validate(const struct cove_config *c, GError **err)
 		}
 	}
 	if (!accel_name_ok(c->accel)) {
-		g_set_error(err, COVE_ERROR, 0, "--accel %s: not an accelerator (auto, kvm or soft)",
-			    c->accel);
+		char *q = msg_quote(c->accel);
+
+		g_set_error(err, COVE_ERROR, 0,
+			    "--accel %s: not an accelerator (auto, kvm or soft)", q);
+		g_free(q);
 		return false;
 	}
 	return true;

@@ -3,9 +3,6 @@
  * libFuzzer target: arbitrary bytes as a kernel file, through the same path
  * boot_load() takes (bzImage detection and loader, multiboot header search,
  * ELF and a.out-kludge loading) into a 64 MiB guest.
- *
- * Built with -DCOVE_FUZZ_STANDALONE it is a plain program that runs each file
- * named on its command line once, for replaying crashes without clang.
  */
 #include <glib.h>
 #include <stdint.h>
@@ -43,21 +40,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_clear_error(&err);
 	return 0;
 }
-
-#ifdef COVE_FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		gchar *buf = NULL;
-		gsize len = 0;
-
-		if (!g_file_get_contents(argv[i], &buf, &len, NULL)) {
-			fprintf(stderr, "fuzz_boot: cannot read %s\n", argv[i]);
-			return 1;
-		}
-		LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
-		g_free(buf);
-	}
-	return 0;
-}
-#endif

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,23 +21,50 @@
 #include "daemon/rpc.h"
 
 static struct rpc_server *srv;
+static char *state_dir;
+
+/* path and everything below it (what domains_new() and the domains wrote). */
+static void remove_tree(const char *path)
+{
+	GDir *dir = g_dir_open(path, 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		char *sub = g_build_filename(path, name, NULL);
+
+		if (g_file_test(sub, G_FILE_TEST_IS_DIR) &&
+		    !g_file_test(sub, G_FILE_TEST_IS_SYMLINK))
+			remove_tree(sub);
+		else
+			g_remove(sub);
+		g_free(sub);
+	}
+	if (dir)
+		g_dir_close(dir);
+	g_rmdir(path);
+}
+
+static void remove_state_dir(void)
+{
+	remove_tree(state_dir);
+}
 
 static void setup(void)
 {
 	struct domains_cfg dcfg = { .cove = "/nonexistent/cove" };
 	struct rpc_server_cfg scfg = { .procs = coved_procs, .nprocs = coved_nprocs };
-	char *dir = g_dir_make_tmp("fuzz-coved-XXXXXX", NULL);
 	struct domains *set;
 
-	if (!dir)
+	state_dir = g_dir_make_tmp("fuzz-coved-XXXXXX", NULL);
+	if (!state_dir)
 		abort();
-	dcfg.state_dir = dir;
+	atexit(remove_state_dir);
+	dcfg.state_dir = state_dir;
 	set = domains_new(&dcfg, NULL);
 	if (!set)
 		abort();
 	scfg.priv = set;
 	srv = rpc_server_new(&scfg);
-	g_free(dir); /* left behind: libFuzzer never returns to clean it up */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
