@@ -97,7 +97,7 @@ static GOptionContext *run_context(struct run_flags *f)
 		  "Print the accelerator's counters on exit", NULL },
 		{ "deterministic", 0, 0, G_OPTION_ARG_NONE, &f->deterministic,
 		  "soft: derive guest time from retired instructions (repeatable runs)", NULL },
-		{ NULL },
+		{ 0 },
 	};
 	GOptionContext *ctx = g_option_context_new("- boot a guest");
 

@@ -126,7 +126,7 @@ static bool parse_args(int argc, char **argv, struct coved_opts *o)
 		  "The cove binary (default: next to coved, or $COVED_COVE)", "PATH" },
 		{ "start-timeout", 0, 0, G_OPTION_ARG_INT, &o->start_timeout,
 		  "Seconds a start waits for cove's monitor (default 60)", "SEC" },
-		{ NULL },
+		{ 0 },
 	};
 	GOptionContext *ctx = g_option_context_new("- serve cove domains to virsh");
 	GError *err = NULL;

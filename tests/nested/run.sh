@@ -416,6 +416,16 @@ for try in $(seq 1 "$BOOT_TRIES"); do
 		continue
 	fi
 	wait "$qemu_pid" || rc=$?
+	# The outer kernel panicked: the outer machine failed, as in a wedge (seen with block RAM's
+	# page churn under -smp 2, "corrupted stack end detected inside scheduler" in a cove thread:
+	# a userspace process cannot do that to a sound kernel). Retry, saying so.
+	if [ "$try" -lt "$BOOT_TRIES" ] && grep -q 'Kernel panic - not syncing' "$SERIAL"; then
+		say "outer VM kernel panicked (try $try of $BOOT_TRIES):"
+		cp "$SERIAL" "$OUT/serial-try$try.log"
+		tr -d '\r' <"$SERIAL" | grep -m1 -A1 'Kernel panic' | sed 's/^/nested:   | /' >&2
+		rc=124
+		continue
+	fi
 	break
 done
 qemu_pid=
