@@ -249,6 +249,17 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
+/* Runs fn on two workers (an array of two, each `size` bytes) at once. */
+static void run_pair(void *(*fn)(void *), void *w, size_t size)
+{
+	pthread_t t[2];
+
+	for (unsigned i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, fn, (char *)w + i * size), 0);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+}
+
 START_TEST(test_block_ram_concurrent_map_and_release)
 {
 	struct rec r;
@@ -258,13 +269,9 @@ START_TEST(test_block_ram_concurrent_map_and_release)
 		{ .b = b, .first = 0, .nblocks = 12, .id = 1, .errors = &errors },
 		{ .b = b, .first = 12, .nblocks = 12, .id = 2, .errors = &errors },
 	};
-	pthread_t t[2];
 	struct block_ram_stats st;
 
-	for (unsigned i = 0; i < 2; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
-	for (unsigned i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
+	run_pair(worker_run, w, sizeof(w[0]));
 	ck_assert_int_eq(atomic_load(&errors), 0);
 	block_ram_get_stats(b, &st);
 	ck_assert_uint_gt(st.releases, 24); /* the cap made them take turns */
@@ -549,12 +556,8 @@ START_TEST(test_block_ram_copy_in_concurrent_stores_survive_release)
 		{ .ram = block_ram_base(b), .first = 12, .nblocks = 12, .id = 2, .errors = &errors },
 	};
 	struct block_ram_stats st;
-	pthread_t t[2];
 
-	for (unsigned i = 0; i < 2; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, direct_run, &w[i]), 0);
-	for (unsigned i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
+	run_pair(direct_run, w, sizeof(w[0]));
 	ck_assert_int_eq(atomic_load(&errors), 0);
 	block_ram_get_stats(b, &st);
 	ck_assert_uint_gt(st.releases, 24);
