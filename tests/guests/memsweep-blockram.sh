@@ -11,8 +11,7 @@
 #             with its one-line reason instead, and exit 2;
 #   file:     the RAM stayed in the file after the clean exit (the page at 512 MiB holds its own
 #             address, as memsweep left it).
-# Peak RSS: GNU time's "maximum resident set size" where /usr/bin/time is GNU time, else (or with
-# RSS_POLL=1) VmHWM polled from /proc every 0.1 s (busybox, inside the nested harness).
+# Peak RSS: peak-rss.sh (GNU time, else VmHWM polled from /proc: busybox in the nested harness).
 #
 #   memsweep-blockram.sh COVE MEMSWEEP.elf [COVE ARGS...]     e.g. --accel soft
 # POSIX sh: the nested harness runs it under busybox.
@@ -30,29 +29,12 @@ fail=0
 on_kvm=0
 case " $* " in *" kvm "* | *" --accel=kvm "*) on_kvm=1 ;; esac
 
+. "$(dirname "$0")/peak-rss.sh"
 # run LOG ARGS...: runs cove, leaves its status in $st and its peak RSS (KiB) in $rss
 run() {
 	log=$1
 	shift
-	# GNU time only: busybox has a /usr/bin/time without -f
-	if [ -z "${RSS_POLL:-}" ] && /usr/bin/time --version 2>&1 | grep -q GNU; then
-		/usr/bin/time -f %M -o "$tmp/rss" "$cove" run "$@" >"$log" 2>&1 </dev/null
-		st=$?
-		rss=$(tail -n 1 "$tmp/rss")
-	else
-		# exec: $! is cove itself, not a shell that forked it
-		(exec "$cove" run "$@" >"$log" 2>&1 </dev/null) &
-		pid=$!
-		rss=0
-		while kill -0 "$pid" 2>/dev/null; do
-			cat "/proc/$pid/status" >"$tmp/status.new" 2>/dev/null && [ -s "$tmp/status.new" ] && mv "$tmp/status.new" "$tmp/status"
-			h=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "$tmp/status" 2>/dev/null)
-			[ -n "$h" ] && rss=$h
-			sleep 0.1
-		done
-		wait "$pid"
-		st=$?
-	fi
+	peak_rss_run "$tmp" "$log" "$cove" run "$@"
 }
 
 sweep="--kernel $elf --memory 1G --memory-file $ram --memory-resident ${cap_mib}M --cmdline min_mib=1024"

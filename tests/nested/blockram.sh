@@ -38,7 +38,8 @@ linux+=' rm -f /tmp/linux-ram.img /tmp/sweep.cpio.gz; exit $st'
 linux_cmd=()
 [ "$linux_too" = 1 ] && linux_cmd=(--cmd "linux $linux")
 bash "$here/run.sh" --smp 1 --cmd-timeout 600 --cove "$cove" --out "$work/out" \
-	--extra "$here/../guests/memsweep-blockram.sh" --extra "$elf" \
+	--extra "$here/../guests/memsweep-blockram.sh" --extra "$here/../guests/peak-rss.sh" \
+	--extra "$elf" \
 	--extra "$work/sweep-overlay.cpio.gz" \
 	--cmd "memsweep sh extra/memsweep-blockram.sh ./bin/cove extra/$(basename "$elf") --accel kvm" \
 	"${linux_cmd[@]}" || true

@@ -409,13 +409,51 @@ START_TEST(test_block_ram_copy_in_moves_only_touched_chunks)
 	ram = block_ram_base(b);
 	ram[(4 * BS + 2 * BS + 8) / 8] = 0xc0ffee; /* block 1, chunk 2 */
 	ck_assert_uint_eq(ram[(4 * BS + 3 * BS) / 8], (4 * BS + 3 * BS) ^ 0x99); /* chunk 3 */
-	(void)ram[(8 * BS) / 8]; /* block 2: releases block 1 */
+	(void)ram[(8 * BS + BS) / 8]; /* block 2, chunk 1 (no run: not after a fill): releases 1 */
 	block_ram_get_stats(b, &st);
 	ck_assert_uint_eq(st.releases, 1);
 	ck_assert_uint_eq(st.filled_bytes, 3 * BS); /* three chunks, not three blocks */
 	ck_assert_uint_eq(st.written_bytes, BS);    /* the one written chunk */
 	ck_assert_uint_eq(file_word(4 * BS + 2 * BS + 8), 0xc0ffee);
 	ck_assert_uint_eq(file_word(4 * BS + 2 * BS), (4 * BS + 2 * BS) ^ 0x99);
+	block_ram_close(b);
+}
+END_TEST
+
+START_TEST(test_block_ram_copy_in_takes_runs_when_sequential)
+{
+	/* 1M blocks: sixteen 64K chunks each, runs of up to eight */
+	struct block_ram_params p = { .path = path,
+				      .size = 4 * 16 * BS,
+				      .block = 16 * BS,
+				      .resident = 16 * BS,
+				      .copy_in = true };
+	struct block_ram *b;
+	struct block_ram_stats st;
+	volatile uint64_t *ram;
+	char why[200] = "";
+
+	prefill(4 * 16 * BS, 0x42);
+	ck_assert_msg(block_ram_open(&p, &b, why, sizeof(why)) == 0, "%s", why);
+	ram = block_ram_base(b);
+	ck_assert_uint_eq(ram[(5 * BS) / 8], (5 * BS) ^ 0x42); /* chunk 5: one chunk */
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_eq(st.filled_bytes, BS);
+	(void)ram[(6 * BS) / 8]; /* the next one: a run of eight, 6..13 */
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_eq(st.filled_bytes, 9 * BS);
+	ck_assert_uint_eq(ram[(13 * BS + 8) / 8], (13 * BS + 8) ^ 0x42);
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_eq(st.filled_bytes, 9 * BS); /* no fault: it came with the run */
+	/* a write to 6, then to 7 beside it: 7..13 go dirty as a run; 5 stays clean */
+	ram[(6 * BS) / 8] = 1;
+	ram[(7 * BS) / 8] = 2;
+	(void)ram[(16 * BS + 3 * BS) / 8]; /* block 1: releases block 0 */
+	block_ram_get_stats(b, &st);
+	ck_assert_uint_eq(st.releases, 1);
+	ck_assert_uint_eq(st.written_bytes, 8 * BS);
+	ck_assert_uint_eq(file_word(7 * BS), 2);
+	ck_assert_uint_eq(file_word(13 * BS + 8), (13 * BS + 8) ^ 0x42); /* written back unchanged */
 	block_ram_close(b);
 }
 END_TEST
@@ -618,6 +656,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_block_ram_copy_in_never_exceeds_cap);
 	tcase_add_test(tc, test_block_ram_copy_in_writes_back_written_blocks);
 	tcase_add_test(tc, test_block_ram_copy_in_moves_only_touched_chunks);
+	tcase_add_test(tc, test_block_ram_copy_in_takes_runs_when_sequential);
 	tcase_add_test(tc, test_block_ram_copy_in_concurrent_stores_survive_release);
 	tcase_add_test(tc, test_block_ram_copy_in_reports_short_file);
 	suite_add_tcase(s, tc);
