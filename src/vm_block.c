@@ -121,7 +121,11 @@ int vm_block_create(const struct vm_block_params *p, struct vm_block **out, GErr
 
 void vm_block_destroy(struct vm_block *b)
 {
-	g_free(b); /* the table belongs to guest_mem */
+	if (!b)
+		return;
+	/* the table belongs to guest_mem and outlives b: its close may still fail a write-back */
+	guest_mem_set_block_hooks(b->mem, &(struct guest_mem_block_hooks){ 0 });
+	g_free(b);
 }
 
 int vm_block_fault(struct vm_block *b, uint64_t gpa)
