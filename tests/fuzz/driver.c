@@ -2,7 +2,7 @@
 /*
  * A main() for a fuzz target without libFuzzer: every file named on the command line, and every
  * file in every folder named (in name order), goes once to LLVMFuzzerTestOneInput. meson test
- * runs each target this way over its checked-in corpus (corpus/NAME/), so the harness and the
+ * runs each target this way over its seeds (corpus/NAME/, build/tests/fuzz/seeds/NAME/), so the harness and the
  * code under it build and run with any compiler; a crash, a sanitizer report or a harness check
  * fails the test. Exits 1 when it fed nothing: an empty corpus is a broken test.
  */

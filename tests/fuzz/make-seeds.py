@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Writes the binary seeds of corpus/virtq, corpus/boot and corpus/rpc (the text seeds of
-corpus/config and corpus/domain_xml are written by hand). Run from tests/fuzz/ after changing a
-harness's input format; the files are checked in, so the build never runs this."""
+"""Writes the binary seeds of the virtq, boot and rpc targets into OUTDIR/NAME/ (meson does, into
+the build tree: they are generated, not checked in); the text seeds of corpus/config and
+corpus/domain_xml are written by hand. Touches STAMP when done.
+
+    make-seeds.py OUTDIR [STAMP]"""
 import os
 import struct
+import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+if len(sys.argv) not in (2, 3):
+    sys.exit(__doc__)
+OUT = sys.argv[1]
 
 
 def put(target, name, data):
-    d = os.path.join(HERE, 'corpus', target)
+    d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), 'wb') as f:
         f.write(data)
@@ -171,3 +176,6 @@ put('rpc', 'call-before-open', msg(4))
 put('rpc', 'keepalive-ping', OPEN + msg(1, prog=KEEPALIVE, typ=2, serial=0))
 put('rpc', 'frame-length-too-large', struct.pack('>I', 0x7fffffff) + OPEN[4:])
 put('rpc', 'frame-truncated', OPEN[:17])
+
+if len(sys.argv) == 3:
+    open(sys.argv[2], 'w').close()
