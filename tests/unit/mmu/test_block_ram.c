@@ -359,12 +359,13 @@ END_TEST
 
 /* ---- copy-in mode: one userfaultfd range, filled from the file ---- */
 
-static struct block_ram *open_copy_in(uint64_t nblocks, uint64_t cap_blocks)
+/* Copy-in over nblocks blocks of bs bytes, cap_blocks of them resident. */
+static struct block_ram *open_copy_in_bs(uint64_t nblocks, uint64_t bs, uint64_t cap_blocks)
 {
 	struct block_ram_params p = { .path = path,
-				      .size = nblocks * BS,
-				      .block = BS,
-				      .resident = cap_blocks * BS,
+				      .size = nblocks * bs,
+				      .block = bs,
+				      .resident = cap_blocks * bs,
 				      .copy_in = true };
 	struct block_ram *b;
 	char why[200] = "";
@@ -372,6 +373,11 @@ static struct block_ram *open_copy_in(uint64_t nblocks, uint64_t cap_blocks)
 	ck_assert_msg(block_ram_open(&p, &b, why, sizeof(why)) == 0, "%s", why);
 	ck_assert_ptr_nonnull(block_ram_base(b));
 	return b;
+}
+
+static struct block_ram *open_copy_in(uint64_t nblocks, uint64_t cap_blocks)
+{
+	return open_copy_in_bs(nblocks, BS, cap_blocks);
 }
 
 /* The file, written before block_ram opens it: each 8 bytes hold their own offset ^ salt. */
@@ -393,19 +399,12 @@ static uint64_t file_word(uint64_t off);
 
 START_TEST(test_block_ram_copy_in_moves_only_touched_chunks)
 {
-	/* 256K blocks: four 64K chunks each */
-	struct block_ram_params p = { .path = path,
-				      .size = 8 * 4 * BS,
-				      .block = 4 * BS,
-				      .resident = 4 * BS,
-				      .copy_in = true };
 	struct block_ram *b;
 	struct block_ram_stats st;
 	volatile uint64_t *ram;
-	char why[200] = "";
 
 	prefill(8 * 4 * BS, 0x99);
-	ck_assert_msg(block_ram_open(&p, &b, why, sizeof(why)) == 0, "%s", why);
+	b = open_copy_in_bs(8, 4 * BS, 1); /* 256K blocks: four 64K chunks each */
 	ram = block_ram_base(b);
 	ram[(4 * BS + 2 * BS + 8) / 8] = 0xc0ffee; /* block 1, chunk 2 */
 	ck_assert_uint_eq(ram[(4 * BS + 3 * BS) / 8], (4 * BS + 3 * BS) ^ 0x99); /* chunk 3 */
@@ -422,19 +421,12 @@ END_TEST
 
 START_TEST(test_block_ram_copy_in_takes_runs_when_sequential)
 {
-	/* 1M blocks: sixteen 64K chunks each, runs of up to eight */
-	struct block_ram_params p = { .path = path,
-				      .size = 4 * 16 * BS,
-				      .block = 16 * BS,
-				      .resident = 16 * BS,
-				      .copy_in = true };
 	struct block_ram *b;
 	struct block_ram_stats st;
 	volatile uint64_t *ram;
-	char why[200] = "";
 
 	prefill(4 * 16 * BS, 0x42);
-	ck_assert_msg(block_ram_open(&p, &b, why, sizeof(why)) == 0, "%s", why);
+	b = open_copy_in_bs(4, 16 * BS, 1); /* 1M blocks: sixteen 64K chunks, runs of eight */
 	ram = block_ram_base(b);
 	ck_assert_uint_eq(ram[(5 * BS) / 8], (5 * BS) ^ 0x42); /* chunk 5: one chunk */
 	block_ram_get_stats(b, &st);
