@@ -354,25 +354,6 @@ static void make_dirty(struct block_ram *b, uint32_t i, uint32_t c)
 			   (uint64_t)n << CHUNK_SHIFT, false);
 }
 
-/*
- * Block i's chunks [c, c+n) filled, and dirty for a write, so that this
- * thread (holding the lock the fault thread needs) never faults on them.
- */
-static int prepare_chunks(struct block_ram *b, uint32_t i, uint32_t c, uint32_t n, bool write)
-{
-	for (; n; c++, n--) {
-		if (!chunk_test(chunk_map(b, b->filled, i), c)) {
-			int ret = fill_chunk(b, i, c);
-
-			if (ret)
-				return ret;
-		}
-		if (write)
-			make_dirty(b, i, c);
-	}
-	return 0;
-}
-
 /* Writes block i's dirty chunks back; they are write-protected (clean) afterwards. */
 static int write_back(struct block_ram *b, uint32_t i)
 {
@@ -634,8 +615,8 @@ void *block_ram_pin(struct block_ram *b, uint64_t off, int *err)
 	void *p = NULL;
 	int ret;
 
-	if (off >= b->size) {
-		*err = -EFAULT;
+	if (b->uffd || off >= b->size) {
+		*err = b->uffd ? -EINVAL : -EFAULT;
 		return NULL;
 	}
 	i = (uint32_t)(off >> b->shift);
@@ -668,6 +649,8 @@ int block_ram_touch(struct block_ram *b, uint64_t off)
 {
 	int ret;
 
+	if (b->uffd)
+		return -EINVAL; /* copy-in: touches are faults, counted by on_fault() */
 	if (off >= b->size)
 		return -EFAULT;
 	pthread_mutex_lock(&b->lock);
@@ -705,6 +688,8 @@ static int copy(struct block_ram *b, uint64_t off, uint8_t *buf, uint64_t len, b
 {
 	int ret = 0;
 
+	if (b->uffd)
+		return -EINVAL; /* copy-in: the range at block_ram_base() is plain memory */
 	if (off > b->size || len > b->size - off)
 		return -EFAULT;
 	pthread_mutex_lock(&b->lock);
@@ -716,14 +701,6 @@ static int copy(struct block_ram *b, uint64_t off, uint8_t *buf, uint64_t len, b
 		ret = get_block(b, i, false);
 		if (ret)
 			break;
-		if (b->uffd) {
-			uint32_t c0 = (uint32_t)(in >> CHUNK_SHIFT);
-
-			ret = prepare_chunks(b, i, c0,
-					     (uint32_t)(((in + n - 1) >> CHUNK_SHIFT) - c0 + 1), write);
-			if (ret)
-				break;
-		}
 		if (write)
 			memcpy(b->blk[i].hva + in, buf, n);
 		else

@@ -96,6 +96,10 @@ uint64_t block_ram_size(const struct block_ram *b);
 unsigned block_ram_max_mapped(const struct block_ram *b);
 
 /*
+ * Window mode only (copy-in gives -EINVAL: its RAM is plain memory at
+ * block_ram_base(), where any touch faults its chunk in), pin, touch, read
+ * and write below.
+ *
  * Host address of offset off with its block pinned: valid up to the end of
  * that block until block_ram_unpin(b, off). NULL with -errno in *err:
  * -EFAULT outside the file, -EBUSY when every mapped block is pinned,

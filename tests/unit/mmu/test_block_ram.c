@@ -493,6 +493,12 @@ START_TEST(test_block_ram_copy_in_reads_file_on_touch)
 	ck_assert_uint_eq(st.maps, 1);
 	ck_assert(block_ram_is_mapped(b, 3 * BS));
 	ck_assert(!block_ram_is_mapped(b, 2 * BS));
+	/* the window-mode accessors refuse: copy-in RAM is plain memory */
+	uint64_t v;
+	int err;
+	ck_assert_int_eq(block_ram_read(b, 0, &v, 8), -EINVAL);
+	ck_assert_ptr_null(block_ram_pin(b, 0, &err));
+	ck_assert_int_eq(err, -EINVAL);
 	block_ram_close(b);
 }
 END_TEST
